@@ -1,0 +1,4 @@
+from . import test_access
+from . import test_company_configuration
+from . import test_public_partner
+from . import test_security
