@@ -36,9 +36,12 @@
         "data/account_payment_term_data.xml",
         "data/ir_cron_data.xml",
         "data/mail_template_data.xml",
+        "data/base_automation_data.xml",
         "views/res_partner_views.xml",
         "views/chorus_pro_service_views.xml",
         "views/res_config_settings_views.xml",
+        "views/chorus_pro_deposit_views.xml",
+        "views/account_move_views.xml",
     ],
     "demo": [
         "demo/chorus_pro_demo.xml",

@@ -6,6 +6,7 @@ from odoo import api, fields, models, tools
 from odoo.exceptions import UserError
 
 from ..chorus_pro import ChorusProClient
+from ..chorus_pro.constants import SYNTAX_CII, SYNTAX_FACTURX, SYNTAX_UBL
 from ..chorus_pro.exceptions import (
     ChorusProAuthError,
     ChorusProError,
@@ -18,6 +19,11 @@ _logger = logging.getLogger(__name__)
 ENVIRONMENTS = [
     ("qualification", "Qualification (tests)"),
     ("production", "Production"),
+]
+SYNTAX_SELECTION = [
+    (SYNTAX_FACTURX, "Factur-X (PDF with CII XML)"),
+    (SYNTAX_UBL, "UBL 2.1 XML"),
+    (SYNTAX_CII, "UN/CEFACT CII XML"),
 ]
 # Credential names; the field of each is chorus_<environment>_<name> and the
 # key of the server configuration file that may replace it is the same.
@@ -66,6 +72,14 @@ class ResCompany(models.Model):
         groups="base.group_system",
         help="Leave empty to use PISTE. Set it to the address of the local Chorus "
         "Pro sandbox (demo, tests) or of a proxy; the token is asked for there too.",
+    )
+    chorus_syntax = fields.Selection(
+        SYNTAX_SELECTION,
+        string="Chorus Pro document format",
+        default=SYNTAX_FACTURX,
+        required=True,
+        help="Format of the invoices deposited on Chorus Pro; a customer may "
+        "have its own.",
     )
     chorus_structure_id = fields.Integer(
         "Own Chorus Pro structure",

@@ -52,6 +52,7 @@ class ResConfigSettings(models.TransientModel):
         readonly=False,
         groups="base.group_system",
     )
+    chorus_syntax = fields.Selection(related="company_id.chorus_syntax", readonly=False)
     chorus_structure_id = fields.Integer(related="company_id.chorus_structure_id")
     chorus_password_expiry_date = fields.Date(
         related="company_id.chorus_password_expiry_date"

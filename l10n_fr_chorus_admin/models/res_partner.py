@@ -6,8 +6,10 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import split_every
 
+from ..chorus_pro.constants import RESERVED_SERVICE_CODE
 from ..chorus_pro.exceptions import ChorusProError
 from ..tools import can_commit
+from .res_company import SYNTAX_SELECTION
 
 _logger = logging.getLogger(__name__)
 
@@ -39,9 +41,6 @@ REQUIREMENTS = [
     ("service_and_engagement", "Service code and engagement number"),
     ("service_or_engagement", "Service code or engagement number"),
 ]
-# Chorus Pro's reserved service for invoices between public entities: a
-# supplier's invoice sent to it is rejected, so it is never offered.
-RESERVED_SERVICE = "FACTURES_PUBLIQUES"
 
 
 def requirement_from_parameters(parameters):
@@ -113,6 +112,11 @@ class ResPartner(models.Model):
         string="Default Chorus Pro service",
         domain="[('partner_id', '=', commercial_partner_id)]",
         help="Service code put on the invoices sent to this contact.",
+    )
+    chorus_syntax = fields.Selection(
+        SYNTAX_SELECTION,
+        string="Chorus Pro document format",
+        help="Leave empty to use the company's format.",
     )
     chorus_tripartite_ref = fields.Char(
         "Tripartite convention",
@@ -191,6 +195,7 @@ class ResPartner(models.Model):
             "chorus_paid_status_reported",
             "chorus_sync_date",
             "chorus_sync_error",
+            "chorus_syntax",
             "chorus_tripartite_ref",
             "chorus_tripartite_date",
             "chorus_tripartite_accountant_id",
@@ -289,7 +294,9 @@ class ResPartner(models.Model):
         details = client.get_structure(structure_id)
         services = []
         for service in client.search_services(structure_id):
-            if service.get("codeService") == RESERVED_SERVICE:
+            # The service reserved to invoices between public entities: a
+            # supplier's invoice sent to it is rejected, so it is never offered.
+            if service.get("codeService") == RESERVED_SERVICE_CODE:
                 continue
             if service.get("estActif", True):
                 parameters = client.get_service(structure_id, service["idService"])

@@ -1,0 +1,506 @@
+import logging
+import re
+from datetime import timedelta
+
+from stdnum.fr import siret as stdnum_siret
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import SQL
+
+from ..chorus_pro import constants
+from ..chorus_pro.exceptions import (
+    ChorusProError,
+    ChorusProOutcomeUnknownError,
+    ChorusProRetryableError,
+)
+from ..chorus_pro.validation import ValidatorError, get_validator
+from ..tools import can_commit
+
+_logger = logging.getLogger(__name__)
+
+CHORUS_STATES = [
+    ("to_send", "To send"),
+    ("sending", "Sending"),
+    ("unknown", "Outcome unknown"),
+    ("deposited", "Deposited"),
+    ("error", "Error"),
+]
+# Letters (accents included), digits, spaces, "-" and "_": what Chorus Pro
+# accepts in a service code.
+SERVICE_CODE_RE = re.compile(r"^[\w \-]+$")
+# A claim older than this is a worker that died between the deposit and its
+# commit: the outcome of that deposit is unknown.
+STALE_CLAIM = timedelta(minutes=15)
+# Backoff of retryable failures (Chorus Pro unreachable, quota...), by attempt.
+RETRY_DELAYS = [timedelta(minutes=m) for m in (1, 5, 15, 60, 240)]
+
+
+class AccountMove(models.Model):
+    _inherit = "account.move"
+
+    chorus_state = fields.Selection(
+        CHORUS_STATES,
+        string="Chorus Pro transmission",
+        copy=False,
+        readonly=True,
+        index=True,
+        tracking=True,
+    )
+    chorus_error = fields.Text("Chorus Pro errors", copy=False, readonly=True)
+    chorus_attempts = fields.Integer("Sending attempts", copy=False, readonly=True)
+    chorus_next_attempt = fields.Datetime("Next attempt", copy=False, readonly=True)
+    chorus_claimed_at = fields.Datetime(
+        "Taken for sending at", copy=False, readonly=True
+    )
+    chorus_deposit_id = fields.Many2one(
+        "chorus.pro.deposit", string="Chorus Pro flow", copy=False, readonly=True
+    )
+    chorus_deposit_ids = fields.Many2many(
+        "chorus.pro.deposit",
+        "chorus_pro_deposit_account_move_rel",
+        "move_id",
+        "deposit_id",
+        string="Chorus Pro deposits",
+        copy=False,
+        readonly=True,
+    )
+    chorus_flow_number = fields.Char(related="chorus_deposit_id.flow_number")
+
+    # Which invoices go to Chorus Pro -------------------------------------------
+
+    def _chorus_is_applicable(self):
+        """A posted customer invoice or credit note of a customer invoiced
+        through Chorus Pro (its sending method, stored per company)."""
+        self.ensure_one()
+        partner = self.commercial_partner_id.with_company(self.company_id)
+        return (
+            self.state == "posted"
+            and self.move_type in ("out_invoice", "out_refund")
+            and partner.chorus_is_public
+            and partner.invoice_sending_method == "chorus_pro"
+        )
+
+    def _chorus_mark_to_send(self):
+        """Called by the automation rule in the posting transaction: mark the
+        invoices to send and wake the sending cron. No HTTP here."""
+        to_send = self.filtered(
+            lambda move: (
+                move.chorus_state in (False, "error") and move._chorus_is_applicable()
+            )
+        )
+        if not to_send:
+            return
+        to_send.write(
+            {
+                "chorus_state": "to_send",
+                "chorus_error": False,
+                "chorus_next_attempt": False,
+            }
+        )
+        self.env.ref("l10n_fr_chorus_admin.ir_cron_chorus_send")._trigger()
+
+    # Checks before anything leaves ----------------------------------------------
+
+    def _chorus_check_errors(self):
+        """What prevents this invoice from being accepted by Chorus Pro, as
+        messages naming the field to fix. Empty when it can be sent."""
+        self.ensure_one()
+        errors = []
+        partner = self.commercial_partner_id
+        company = self.company_id
+        if not stdnum_siret.is_valid((company.siret or "").replace(" ", "")):
+            errors.append(
+                self.env._(
+                    "The company %(company)s has no valid SIRET (Settings > "
+                    "Companies).",
+                    company=company.name,
+                )
+            )
+        if not stdnum_siret.is_valid((partner.siret or "").replace(" ", "")):
+            errors.append(
+                self.env._(
+                    "The customer %(partner)s has no valid SIRET (customer form).",
+                    partner=partner.display_name,
+                )
+            )
+        if self.currency_id.name != "EUR":
+            errors.append(
+                self.env._(
+                    "Chorus Pro only accepts invoices in euros, not in %(currency)s.",
+                    currency=self.currency_id.name,
+                )
+            )
+        if len(self.name or "") > constants.MAX_INVOICE_NUMBER:
+            errors.append(
+                self.env._(
+                    "The invoice number %(number)s is longer than %(max)s "
+                    "characters: shorten the journal's sequence prefix.",
+                    number=self.name,
+                    max=constants.MAX_INVOICE_NUMBER,
+                )
+            )
+        errors += self._chorus_check_references()
+        if self.move_type == "out_invoice" and (
+            not self.partner_bank_id or self.partner_bank_id.acc_type != "iban"
+        ):
+            errors.append(
+                self.env._(
+                    "Public buyers pay by bank transfer: set the company's IBAN "
+                    "as the invoice's recipient bank (Other Info tab)."
+                )
+            )
+        return errors
+
+    def _chorus_check_references(self):
+        """Service code and engagement number against what the buyer's
+        structure and service require."""
+        errors = []
+        partner = self.commercial_partner_id
+        service_code = (self.buyer_reference or "").strip()
+        engagement = (self.purchase_order_reference or "").strip()
+        requirement = partner.chorus_requirement or "none"
+        service = self.env["chorus.pro.service"]
+        if service_code:
+            if service_code == constants.RESERVED_SERVICE_CODE:
+                errors.append(
+                    self.env._(
+                        "The service %(code)s is reserved to invoices between "
+                        "public entities: ask the buyer for its own service code.",
+                        code=service_code,
+                    )
+                )
+            elif len(
+                service_code
+            ) > constants.MAX_SERVICE_CODE or not SERVICE_CODE_RE.match(service_code):
+                errors.append(
+                    self.env._(
+                        "The service code %(code)s may only hold letters, digits, "
+                        "spaces, '-' and '_' (%(max)s characters at most).",
+                        code=service_code,
+                        max=constants.MAX_SERVICE_CODE,
+                    )
+                )
+            elif (
+                partner.chorus_service_ids
+                or partner.with_context(active_test=False).chorus_service_ids
+            ):
+                service = partner.chorus_service_ids.filtered(
+                    lambda s: s.code == service_code
+                )
+                if not service:
+                    errors.append(
+                        self.env._(
+                            "%(partner)s has no active Chorus Pro service "
+                            "%(code)s: pick one of its services (customer form, "
+                            "Public administration) or look it up again.",
+                            partner=partner.display_name,
+                            code=service_code,
+                        )
+                    )
+        if len(engagement) > constants.MAX_ENGAGEMENT_NUMBER:
+            errors.append(
+                self.env._(
+                    "The engagement number %(number)s is longer than %(max)s "
+                    "characters.",
+                    number=engagement,
+                    max=constants.MAX_ENGAGEMENT_NUMBER,
+                )
+            )
+        needs_service = requirement in ("service", "service_and_engagement")
+        needs_engagement = requirement in (
+            "engagement",
+            "service_and_engagement",
+        ) or bool(service.engagement_required)
+        if needs_service and not service_code:
+            errors.append(
+                self.env._(
+                    "%(partner)s requires a service code on every invoice: fill "
+                    "in the Buyer reference (service code).",
+                    partner=partner.display_name,
+                )
+            )
+        if needs_engagement and not engagement:
+            errors.append(
+                self.env._(
+                    "%(partner)s requires an engagement number on this invoice: "
+                    "fill in the Purchase order reference (engagement number).",
+                    partner=partner.display_name,
+                )
+            )
+        if requirement == "service_or_engagement" and not (service_code or engagement):
+            errors.append(
+                self.env._(
+                    "%(partner)s requires a service code or an engagement number "
+                    "on every invoice.",
+                    partner=partner.display_name,
+                )
+            )
+        return errors
+
+    # Sending ----------------------------------------------------------------------
+
+    def _chorus_fail(self, errors):
+        """Stop: show why on the invoice and ask its responsible user to act."""
+        self.ensure_one()
+        message = "\n".join(errors)
+        self.write({"chorus_state": "error", "chorus_error": message})
+        self.activity_schedule(
+            "mail.mail_activity_data_todo",
+            summary=self.env._("Chorus Pro: invoice not sent"),
+            note=message,
+            user_id=(self.invoice_user_id or self.env.user).id,
+        )
+
+    @api.model
+    def _chorus_claim(self, limit):
+        """Take a batch of invoices to send that no other worker holds, and
+        mark them as being sent (committed before anything leaves)."""
+        now = fields.Datetime.now()
+        self.flush_model(["chorus_state", "chorus_next_attempt"])
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT id FROM account_move
+                 WHERE chorus_state = 'to_send'
+                   AND (chorus_next_attempt IS NULL OR chorus_next_attempt <= %s)
+                 ORDER BY id
+                 LIMIT %s
+                   FOR UPDATE SKIP LOCKED
+                """,
+                now,
+                limit,
+            )
+        )
+        moves = self.browse(row[0] for row in rows)
+        for move in moves:
+            move.write(
+                {
+                    "chorus_state": "sending",
+                    "chorus_claimed_at": now,
+                    "chorus_attempts": move.chorus_attempts + 1,
+                }
+            )
+        return moves
+
+    def _chorus_retry_later(self, error):
+        self.ensure_one()
+        delay = RETRY_DELAYS[min(self.chorus_attempts, len(RETRY_DELAYS)) - 1]
+        if getattr(error, "retry_after", None):
+            delay = max(delay, timedelta(seconds=error.retry_after))
+        self.write(
+            {
+                "chorus_state": "to_send",
+                "chorus_next_attempt": fields.Datetime.now() + delay,
+                "chorus_error": str(error),
+            }
+        )
+
+    def _chorus_prepare_documents(self):
+        """Check, build and validate the documents of these invoices; the
+        invoices that fail are stopped with the reasons. Returns the documents
+        that may leave, by invoice."""
+        documents = {}
+        for move in self:
+            errors = move._chorus_check_errors()
+            if errors:
+                move._chorus_fail(errors)
+                continue
+            try:
+                documents[move] = move._chorus_build_document(move._chorus_syntax())
+            except UserError as error:
+                move._chorus_fail([str(error)])
+        if not documents:
+            return documents
+        try:
+            results = get_validator().validate(
+                [
+                    (document["syntax"], document["content"], move.name)
+                    for move, document in documents.items()
+                ]
+            )
+        except ValidatorError as error:
+            # The validator itself failed: nothing leaves unchecked; retried.
+            _logger.warning("Chorus Pro document validation unavailable: %s", error)
+            for move in documents:
+                move._chorus_retry_later(error)
+            return {}
+        for (move, _document), result in zip(
+            list(documents.items()), results, strict=True
+        ):
+            if not result.ok:
+                move._chorus_fail(move._chorus_validation_messages(result))
+                del documents[move]
+        return documents
+
+    def _chorus_validation_messages(self, result):
+        """What a user can act on: the field concerned, not an XPath."""
+        messages = [
+            self.env._("The document could not be checked: %(error)s", error=error)
+            for error in result.errors
+        ]
+        messages += [
+            self.env._("Invalid document structure: %(error)s", error=error)
+            for error in result.xsd_errors
+        ]
+        messages += [
+            self.env._(
+                "EN 16931 rule %(rule)s (%(field)s): %(message)s",
+                rule=failure.rule or "-",
+                field=failure.field or failure.term or "-",
+                message=failure.message,
+            )
+            for failure in result.en16931
+            if failure.flag == "fatal"
+        ]
+        return messages
+
+    def _chorus_deposit(self, client, document):
+        """Deposit one invoice's document in a flow of its own."""
+        self.ensure_one()
+        syntax = document["syntax"]
+        deposit = self.env["chorus.pro.deposit"].create(
+            {
+                "company_id": self.company_id.id,
+                "syntax": syntax,
+                "filename": document["filename"],
+                "file": document["content"],
+                "attempts": 1,
+                "move_ids": [(6, 0, self.ids)],
+            }
+        )
+        self.chorus_deposit_id = deposit
+        if can_commit(self.env):
+            # The deposit record and the 'sending' state are known before the
+            # request leaves: a crash now is recoverable without a duplicate.
+            self.env.cr.commit()  # pylint: disable=invalid-commit
+        try:
+            answer = client.deposit_flow(
+                document["content"], document["filename"], syntax
+            )
+        except ChorusProOutcomeUnknownError as error:
+            deposit.write({"state": "unknown", "error": str(error)})
+            self.write({"chorus_state": "unknown", "chorus_error": str(error)})
+            return
+        except ChorusProRetryableError as error:
+            deposit.write({"state": "error", "error": str(error)})
+            self._chorus_retry_later(error)
+            return
+        except ChorusProError as error:
+            message = self.company_id._chorus_user_error(error)
+            deposit.write({"state": "error", "error": message})
+            self._chorus_fail([message])
+            return
+        deposit.write(
+            {
+                "state": "pending",
+                "flow_number": answer["numeroFluxDepot"],
+                "deposit_date": fields.Datetime.now(),
+            }
+        )
+        self.write({"chorus_state": "deposited", "chorus_error": False})
+
+    def _chorus_syntax(self):
+        self.ensure_one()
+        partner = self.commercial_partner_id
+        return partner.chorus_syntax or self.company_id.chorus_syntax
+
+    def _chorus_send_claimed(self):
+        """Send invoices this worker claimed, company by company: every
+        document is checked and validated (in one batch) before any leaves."""
+        for company in self.company_id:
+            moves = self.filtered(
+                lambda move, company=company: move.company_id == company
+            )
+            try:
+                client = company._chorus_client()
+            except UserError as error:
+                for move in moves:
+                    move._chorus_fail([str(error)])
+                continue
+            for move, document in moves._chorus_prepare_documents().items():
+                move._chorus_deposit(client, document)
+                if can_commit(self.env):
+                    self.env.cr.commit()  # pylint: disable=invalid-commit
+
+    @api.model
+    def _chorus_recover_stale_claims(self):
+        """A worker that died after claiming invoices left them 'sending': their
+        deposit may have reached Chorus Pro, so their outcome is unknown."""
+        stale = self.search(
+            [
+                ("chorus_state", "=", "sending"),
+                ("chorus_claimed_at", "<", fields.Datetime.now() - STALE_CLAIM),
+            ]
+        )
+        # The draft deposit is committed just before the request leaves: without
+        # one made for this claim, nothing left and the invoice is simply sent.
+        left = stale.filtered(
+            lambda move: (
+                move.chorus_deposit_id.state == "draft"
+                and move.chorus_deposit_id.create_date >= move.chorus_claimed_at
+            )
+        )
+        left.write({"chorus_state": "unknown"})
+        left.chorus_deposit_id.write({"state": "unknown"})
+        (stale - left).write({"chorus_state": "to_send", "chorus_next_attempt": False})
+        return stale
+
+    def _chorus_resolve_unknown(self, client):
+        """Look an invoice whose deposit outcome is unknown up on Chorus Pro by
+        its number: found, it was deposited; not found once Chorus Pro has had
+        time to process any flow, it is sent again."""
+        self.ensure_one()
+        found = [
+            invoice
+            for invoice in client.search_invoices(invoice_number=self.name)
+            if invoice.get("numeroFacture") == self.name
+        ]
+        if found:
+            flow_number = found[0].get("numeroFluxDepot")
+            deposit = self.chorus_deposit_id
+            if deposit:
+                deposit.write({"state": "pending", "flow_number": flow_number or False})
+            self.write({"chorus_state": "deposited", "chorus_error": False})
+            return
+        grace = timedelta(
+            minutes=int(
+                self.env["ir.config_parameter"]
+                .sudo()
+                .get_param("l10n_fr_chorus_admin.unknown_outcome_grace_minutes", 60)
+            )
+        )
+        if (self.chorus_claimed_at or self.write_date) + grace <= fields.Datetime.now():
+            self.write({"chorus_state": "to_send", "chorus_next_attempt": False})
+
+    @api.model
+    def _cron_chorus_send(self, batch_size=50, limit=None):
+        """Send every invoice marked to send, in batches claimed with row locks
+        that other workers skip; each batch is committed."""
+        self._chorus_recover_stale_claims()
+        for move in self.search([("chorus_state", "=", "unknown")]):
+            try:
+                move._chorus_resolve_unknown(move.company_id._chorus_client())
+            except (ChorusProError, UserError) as error:
+                _logger.info("Chorus Pro: invoice %s still unknown: %s", move.id, error)
+        done = 0
+        while limit is None or done < limit:
+            moves = self._chorus_claim(batch_size)
+            if not moves:
+                break
+            if can_commit(self.env):
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+            moves._chorus_send_claimed()
+            done += len(moves)
+            remaining = self.search_count([("chorus_state", "=", "to_send")])
+            self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+        return done
+
+    def action_chorus_retry(self):
+        """Send again invoices stopped by an error, once fixed."""
+        for move in self:
+            errors = move._chorus_check_errors()
+            if errors:
+                raise UserError("\n".join(errors))
+        self.write({"chorus_state": False})
+        self._chorus_mark_to_send()

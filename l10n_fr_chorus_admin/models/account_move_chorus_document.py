@@ -1,0 +1,356 @@
+"""The invoice documents deposited on Chorus Pro.
+
+One entry point, :meth:`AccountMove._chorus_build_document`, turns a posted
+customer invoice or credit note into the file of one Chorus Pro flow syntax:
+
+- ``IN_DP_E1_CII_16B``: the UN/CEFACT CII XML of Odoo's Factur-X builder
+  (``account.edi.xml.cii``);
+- ``IN_DP_E1_UBL_INVOICE``: the UBL 2.1 Invoice or CreditNote of Odoo's
+  ``account.edi.xml.ubl_bis3`` builder;
+- ``IN_DP_E2_CII_FACTURX``: the invoice PDF (Odoo's invoice report) turned into
+  a PDF/A-3 with that CII embedded as ``factur-x.xml``.
+
+The builders themselves are extended in ``account_edi_xml_cii_facturx.py`` and
+``account_edi_xml_ubl_bis3.py``; this file computes, once, the Chorus Pro data
+they place (:meth:`AccountMove._chorus_document_values`) and decides which
+documents get them (:meth:`AccountMove._chorus_document_is_chorus`).
+"""
+
+import io
+import logging
+import re
+
+from lxml import etree
+from stdnum.fr import siret as stdnum_siret
+
+from odoo import fields, models
+from odoo.exceptions import UserError
+from odoo.tools import float_repr
+from odoo.tools.pdf import OdooPdfFileReader, OdooPdfFileWriter
+
+from ..chorus_pro.constants import (
+    MAX_ATTACHMENT_NAME,
+    SYNTAX_CII,
+    SYNTAX_FACTURX,
+    SYNTAX_UBL,
+)
+
+# The account.move extension below is kept apart from account_move.py on
+# purpose: document building only, one entry point, no field.
+# pylint: disable=consider-merging-classes-inherited
+
+_logger = logging.getLogger(__name__)
+
+#: Context key that asks the EDI builders for the Chorus Pro version of a
+#: document whoever the customer is (set by ``_chorus_build_document``).
+CHORUS_DOCUMENT_CONTEXT = "chorus_pro_document"
+
+#: Name of the CII embedded in a Factur-X PDF.
+FACTURX_XML_NAME = "factur-x.xml"
+
+#: ISO 6523 schemes of the French identifiers: the SIREN (9 digits, company)
+#: and the SIRET (14 digits, establishment). The SIRET is also the electronic
+#: address (BT-34, BT-49) that Chorus Pro routes on (EAS code 0009).
+SCHEME_SIREN = "0002"
+SCHEME_SIRET = "0009"
+
+#: Billing framework (BT-23, "cadre de facturation") of a plain invoice or
+#: credit note deposited by its supplier, by the kind of what is invoiced, from
+#: the French CTC code list (rule BR-FR-08).
+BILLING_FRAMEWORK_GOODS = "B1"
+BILLING_FRAMEWORK_SERVICES = "S1"
+BILLING_FRAMEWORK_MIXED = "M1"
+
+#: File name suffix of each syntax, and the builder that writes its XML.
+SYNTAX_SUFFIXES = {
+    SYNTAX_CII: "_cii.xml",
+    SYNTAX_UBL: "_ubl.xml",
+    SYNTAX_FACTURX: "_facturx.pdf",
+}
+SYNTAX_BUILDERS = {
+    SYNTAX_CII: "account.edi.xml.cii",
+    SYNTAX_UBL: "account.edi.xml.ubl_bis3",
+    SYNTAX_FACTURX: "account.edi.xml.cii",
+}
+
+# The mentions French law requires on an invoice to a public buyer, in French
+# whatever the customer's language (subject codes of UNTDID 4451).
+NOTE_LATE_PAYMENT = (  # PMD
+    "En cas de retard de paiement, des intérêts moratoires courent de plein droit "
+    "à compter du lendemain de l'expiration du délai de paiement, au taux de la "
+    "Banque centrale européenne pour ses opérations principales de "
+    "refinancement en vigueur au premier jour du semestre au cours duquel ils ont "
+    "commencé à courir, majoré de huit points (articles L. 2192-13 et R. 2192-31 "
+    "du code de la commande publique)."
+)
+NOTE_RECOVERY_INDEMNITY = (  # PMT
+    "Tout retard de paiement rend de plein droit exigible une indemnité "
+    "forfaitaire pour frais de recouvrement de 40 euros (articles L. 2192-13 et "
+    "D. 2192-35 du code de la commande publique)."
+)
+NOTE_NO_DISCOUNT = "Aucun escompte n'est accordé pour paiement anticipé."  # AAB
+NOTE_DISCOUNT = (  # AAB, with an early payment discount
+    "Escompte de {percentage} % pour paiement sous {days} jours."
+)
+
+_UNSAFE_FILENAME_CHARACTERS = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def clean_siret(value):
+    """A SIRET without the spaces people type in it."""
+    return re.sub(r"\s+", "", value or "")
+
+
+def insert_in_order(parent, element, order):
+    """Insert ``element`` among the children of ``parent`` where the sequence
+    ``order`` (the tags the schema allows there, in its order) puts it."""
+    followers = set(order[order.index(element.tag) + 1 :])
+    for index, child in enumerate(parent):
+        if child.tag in followers:
+            parent.insert(index, element)
+            return element
+    parent.append(element)
+    return element
+
+
+def sub_element(parent, tag, text=None, nsmap=None, **attributes):
+    """Append ``<tag attributes>text</tag>`` to ``parent`` and return it."""
+    element = etree.SubElement(parent, tag, attributes, nsmap=nsmap)
+    if text is not None:
+        element.text = text
+    return element
+
+
+class AccountMove(models.Model):
+    _inherit = "account.move"
+
+    # Entry point --------------------------------------------------------------
+
+    def _chorus_build_document(self, syntax):
+        """The file to deposit on Chorus Pro for this posted customer invoice or
+        credit note, in the flow syntax ``syntax`` (``IN_DP_E1_CII_16B``,
+        ``IN_DP_E1_UBL_INVOICE`` or ``IN_DP_E2_CII_FACTURX``).
+
+        Sends nothing and writes nothing (no attachment, no message); only the
+        Factur-X syntax renders the invoice PDF.
+
+        :return: ``{"filename": str, "content": bytes, "xml": bytes,
+            "syntax": str}``: ``content`` is what is deposited, ``xml`` the
+            invoice XML to validate (the CII embedded in a Factur-X PDF, or the
+            file itself), ``filename`` at most 50 safe characters with its
+            extension.
+        :raises UserError: the move is not a posted customer invoice or credit
+            note, or lacks what Chorus Pro needs (SIRETs, bank account...):
+            the message lists every problem.
+        """
+        self.ensure_one()
+        if syntax not in SYNTAX_BUILDERS:
+            raise UserError(
+                self.env._(
+                    "Unknown Chorus Pro document syntax %(syntax)s.", syntax=syntax
+                )
+            )
+        if self.state != "posted" or self.move_type not in (
+            "out_invoice",
+            "out_refund",
+        ):
+            raise UserError(
+                self.env._(
+                    "Only a posted customer invoice or credit note can be sent to "
+                    "Chorus Pro; %(move)s is not one.",
+                    move=self.display_name,
+                )
+            )
+        move = self.with_context(**{CHORUS_DOCUMENT_CONTEXT: True})
+        builder = self.env[SYNTAX_BUILDERS[syntax]].with_context(
+            **{CHORUS_DOCUMENT_CONTEXT: True}
+        )
+        xml, errors = builder._export_invoice(move)
+        if errors:
+            raise UserError(
+                self.env._(
+                    "The Chorus Pro document of %(move)s cannot be built:\n%(errors)s",
+                    move=self.display_name,
+                    errors="\n".join(f"- {error}" for error in sorted(errors)),
+                )
+            )
+        content = xml
+        if syntax == SYNTAX_FACTURX:
+            content = move._chorus_facturx_pdf(xml)
+        return {
+            "filename": self._chorus_document_filename(syntax),
+            "content": content,
+            "xml": xml,
+            "syntax": syntax,
+        }
+
+    # What the builders ask ---------------------------------------------------
+
+    def _chorus_document_is_chorus(self, builder):
+        """Whether ``builder`` (an EDI builder model) writes the Chorus Pro
+        version of this move's document: for customer invoices and credit notes
+        of a Chorus Pro customer, or of anyone when ``_chorus_build_document``
+        asks (the context key, on the builder or on the move)."""
+        self.ensure_one()
+        return self.move_type in ("out_invoice", "out_refund") and bool(
+            builder.env.context.get(CHORUS_DOCUMENT_CONTEXT)
+            or self.env.context.get(CHORUS_DOCUMENT_CONTEXT)
+            or self.commercial_partner_id.chorus_is_public
+        )
+
+    def _chorus_document_values(self):
+        """The Chorus Pro data of the document, for the builders to place."""
+        self.ensure_one()
+        seller = self.company_id.partner_id.commercial_partner_id
+        buyer = self.commercial_partner_id
+        seller_siret = clean_siret(self.company_id.siret)
+        buyer_siret = clean_siret(buyer.siret)
+        origin = self.reversed_entry_id if self.move_type == "out_refund" else None
+        bank = self.partner_bank_id if self.move_type == "out_invoice" else None
+        return {
+            "seller": seller,
+            "buyer": buyer,
+            "seller_siret": seller_siret,
+            "seller_siren": seller_siret[:9],
+            "buyer_siret": buyer_siret,
+            "buyer_siren": buyer_siret[:9],
+            "service_code": (self.buyer_reference or "").strip(),
+            "engagement": (self.purchase_order_reference or "").strip(),
+            "contract": (self.contract_reference or "").strip(),
+            "billing_framework": self._chorus_billing_framework(),
+            "notes": self._chorus_document_notes(),
+            "preceding_invoice": origin
+            and origin.state == "posted"
+            and {"name": origin.name, "date": origin.invoice_date},
+            # Credit notes carry no payment means at all.
+            "bank": bank,
+            "bic": bank and bank.bank_id.bic,
+        }
+
+    def _chorus_document_errors(self):
+        """What prevents a valid Chorus Pro document: translated messages."""
+        self.ensure_one()
+        errors = []
+        checks = (
+            (self.company_id.siret, self.company_id.display_name),
+            (self.commercial_partner_id.siret, self.commercial_partner_id.display_name),
+        )
+        for siret, name in checks:
+            if not siret:
+                errors.append(
+                    self.env._(
+                        "The SIRET of %(partner)s is required by Chorus Pro.",
+                        partner=name,
+                    )
+                )
+            elif not stdnum_siret.is_valid(clean_siret(siret)):
+                errors.append(
+                    self.env._(
+                        "The SIRET %(siret)s of %(partner)s is not valid: a SIRET "
+                        "has 14 digits and passes the Luhn check.",
+                        siret=siret,
+                        partner=name,
+                    )
+                )
+        if self.move_type == "out_invoice":
+            bank = self.partner_bank_id
+            if not bank:
+                errors.append(
+                    self.env._(
+                        "Set the bank account of %(move)s: a public buyer pays by "
+                        "credit transfer to the IBAN written on the invoice.",
+                        move=self.display_name,
+                    )
+                )
+            elif bank.acc_type != "iban":
+                errors.append(
+                    self.env._(
+                        "The bank account %(account)s of %(move)s is not an IBAN: "
+                        "a public buyer pays by credit transfer to an IBAN.",
+                        account=bank.acc_number,
+                        move=self.display_name,
+                    )
+                )
+        return errors
+
+    def _chorus_billing_framework(self):
+        """Billing framework (BT-23) of the document: goods, services or both."""
+        self.ensure_one()
+        kinds = {
+            "services" if line.product_id.type == "service" else "goods"
+            for line in self.invoice_line_ids
+            if line.display_type == "product" and line.product_id
+        }
+        if kinds == {"goods"}:
+            return BILLING_FRAMEWORK_GOODS
+        if kinds == {"goods", "services"}:
+            return BILLING_FRAMEWORK_MIXED
+        return BILLING_FRAMEWORK_SERVICES
+
+    def _chorus_document_notes(self):
+        """The legal notes (BG-1) as ``(subject code, text)`` pairs: late-payment
+        interest (PMD), the recovery indemnity (PMT), early payment discount
+        (AAB)."""
+        self.ensure_one()
+        term = self.invoice_payment_term_id
+        if term.early_discount and term.discount_percentage:
+            percentage = float_repr(term.discount_percentage, 2).rstrip("0")
+            discount = NOTE_DISCOUNT.format(
+                percentage=percentage.rstrip(".").replace(".", ","),
+                days=term.discount_days,
+            )
+        else:
+            discount = NOTE_NO_DISCOUNT
+        return [
+            ("PMD", NOTE_LATE_PAYMENT),
+            ("PMT", NOTE_RECOVERY_INDEMNITY),
+            ("AAB", discount),
+        ]
+
+    # Files --------------------------------------------------------------------
+
+    def _chorus_document_filename(self, syntax):
+        """``<invoice number>_<syntax>.<extension>``, safe and at most 50
+        characters (Chorus Pro's limit on file names)."""
+        self.ensure_one()
+        suffix = SYNTAX_SUFFIXES[syntax]
+        base = _UNSAFE_FILENAME_CHARACTERS.sub("_", self.name or "").strip("_")
+        return (base or f"move_{self.id}")[: MAX_ATTACHMENT_NAME - len(suffix)] + suffix
+
+    def _chorus_facturx_pdf(self, xml):
+        """The invoice PDF as a Factur-X PDF/A-3 embedding ``xml``, the way Odoo
+        embeds its own Factur-X (``account_edi_ubl_cii``)."""
+        self.ensure_one()
+        report = self.env["account.move.send"]._get_default_pdf_report_id(self)
+        pdf, _report_type = (
+            self.env["ir.actions.report"]
+            .with_company(self.company_id)
+            .with_context(force_report_rendering=True, report_pdf_no_attachment=True)
+            ._render_qweb_pdf(report.report_name, res_ids=self.ids)
+        )
+        reader = OdooPdfFileReader(io.BytesIO(pdf), strict=False)
+        writer = OdooPdfFileWriter()
+        writer.cloneReaderDocumentRoot(reader)
+        # A custom report may embed a Factur-X already (account_edi_ubl_cii's
+        # "account.custom_templates_facturx_list"): the document carries one.
+        names = writer._root_object.get("/Names")
+        if names is not None:
+            names.get_object().pop("/EmbeddedFiles", None)
+        writer._root_object.pop("/AF", None)
+        writer.addAttachment(FACTURX_XML_NAME, xml, subtype="text/xml")
+        if not writer.is_pdfa:
+            try:
+                writer.convert_to_pdfa()
+            except Exception as error:  # pylint: disable=broad-except
+                # Odoo keeps a plain PDF then; Chorus Pro reads the XML anyway.
+                _logger.warning(
+                    "Invoice %s: PDF/A conversion failed (%s)", self.name, error
+                )
+        metadata = self.env["ir.qweb"]._render(
+            "account_edi_ubl_cii.account_invoice_pdfa_3_facturx_metadata",
+            {"title": self.name, "date": fields.Date.context_today(self)},
+        )
+        writer.add_file_metadata(metadata.encode())
+        with io.BytesIO() as buffer:
+            writer.write(buffer)
+            return buffer.getvalue()

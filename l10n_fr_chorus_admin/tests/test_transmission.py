@@ -1,0 +1,201 @@
+from datetime import timedelta
+
+from odoo import fields
+from odoo.tests import tagged
+
+from odoo.addons.account.tests.common import AccountTestInvoicingCommon
+
+from .common import SUPPLIER_SIRET, TOWN_HALL_SIRET, ChorusSandboxCase
+
+
+@tagged("post_install", "-at_install")
+class ChorusInvoiceCase(ChorusSandboxCase, AccountTestInvoicingCommon):
+    """A French company invoicing a town hall (service code required)."""
+
+    @classmethod
+    @AccountTestInvoicingCommon.setup_country("fr")
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company.write({"siret": SUPPLIER_SIRET, "vat": "FR25900000019"})
+        cls.bank = cls.env["res.partner.bank"].create(
+            {
+                "acc_number": "FR7630006000011234567890189",
+                "partner_id": cls.company.partner_id.id,
+                "allow_out_payment": True,
+            }
+        )
+        cls.town_hall = cls.make_public_partner(
+            TOWN_HALL_SIRET,
+            "local",
+            name="Mairie de Démoville",
+            street="Place de la Mairie",
+            zip="99100",
+            city="Démoville",
+            country_id=cls.env.ref("base.fr").id,
+        )
+        cls.town_hall.chorus_requirement = "service"
+        cls.schools, cls.technical = cls.env["chorus.pro.service"].create(
+            [
+                {
+                    "partner_id": cls.town_hall.id,
+                    "code": "ECOLES",
+                    "chorus_id": 30020101,
+                    "engagement_required": True,
+                },
+                {
+                    "partner_id": cls.town_hall.id,
+                    "code": "TECHNIQUE",
+                    "chorus_id": 30020102,
+                },
+            ]
+        )
+
+    @classmethod
+    def make_public_partner(cls, siret, category="state", **values):
+        return cls.env["res.partner"].create(
+            {
+                "name": values.pop("name", f"Buyer {siret}"),
+                "is_company": True,
+                "siret": siret,
+                "chorus_is_public": True,
+                "chorus_buyer_category": category,
+                **values,
+            }
+        )
+
+    def make_invoice(self, move_type="out_invoice", post=True, **values):
+        move = self.init_invoice(
+            move_type, partner=self.town_hall, amounts=[1000.0], taxes=self.tax_sale_a
+        )
+        move.write(
+            {"partner_bank_id": self.bank.id, "buyer_reference": "TECHNIQUE", **values}
+        )
+        if post:
+            move.action_post()
+        return move
+
+
+class TestTransmissionTrigger(ChorusInvoiceCase):
+    def test_posting_marks_the_invoice_and_wakes_the_cron(self):
+        cron = self.env.ref("l10n_fr_chorus_admin.ir_cron_chorus_send")
+        triggers = self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)])
+        move = self.make_invoice()
+        self.assertEqual(move.chorus_state, "to_send")
+        new = self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]) - triggers
+        self.assertTrue(new, "the sending cron is woken up")
+        self.assertEqual(self.calls("/api/oauth/token"), 0, "no HTTP when posting")
+
+    def test_credit_notes_too_but_not_private_customers_nor_drafts(self):
+        refund = self.make_invoice("out_refund")
+        self.assertEqual(refund.chorus_state, "to_send")
+        draft = self.make_invoice(post=False)
+        self.assertFalse(draft.chorus_state)
+        private = self.init_invoice(
+            "out_invoice", partner=self.partner_a, amounts=[100.0], post=True
+        )
+        self.assertFalse(private.chorus_state)
+        vendor_bill = self.init_invoice(
+            "in_invoice", partner=self.town_hall, amounts=[100.0], post=True
+        )
+        self.assertFalse(vendor_bill.chorus_state)
+
+    def test_the_automation_rule_is_editable_data(self):
+        rule = self.env.ref("l10n_fr_chorus_admin.automation_chorus_send_posted")
+        rule.active = False
+        move = self.make_invoice()
+        self.assertFalse(move.chorus_state, "an administrator may switch it off")
+
+
+class TestTransmissionChecks(ChorusInvoiceCase):
+    def assertRefused(self, move, fragment):
+        errors = move._chorus_check_errors()
+        self.assertTrue(
+            any(fragment in error for error in errors),
+            f"{fragment!r} not in {errors}",
+        )
+
+    def test_a_correct_invoice_passes(self):
+        self.assertEqual(self.make_invoice(post=False)._chorus_check_errors(), [])
+
+    def test_each_check(self):
+        cases = [
+            ({"buyer_reference": False}, "requires a service code"),
+            ({"buyer_reference": "INCONNU"}, "no active Chorus Pro service INCONNU"),
+            ({"buyer_reference": "FACTURES_PUBLIQUES"}, "reserved"),
+            ({"buyer_reference": "ÉCOLES!"}, "may only hold letters"),
+            ({"buyer_reference": "ECOLES"}, "requires an engagement number"),
+            ({"purchase_order_reference": "E" * 51}, "longer than 50"),
+            ({"partner_bank_id": False}, "IBAN"),
+        ]
+        for values, fragment in cases:
+            with self.subTest(values=values):
+                self.assertRefused(self.make_invoice(post=False, **values), fragment)
+
+    def test_sirets_currency_and_number(self):
+        move = self.make_invoice(post=False)
+        self.town_hall.siret = False
+        self.assertRefused(move, "customer Mairie de Démoville has no valid SIRET")
+        self.company.siret = False
+        self.assertRefused(move, "has no valid SIRET (Settings")
+        move.currency_id = self.setup_other_currency("USD")
+        self.assertRefused(move, "only accepts invoices in euros")
+        move.name = "FAC/2026/000000000001234"
+        self.assertRefused(move, "longer than 20 characters")
+
+    def test_credit_note_needs_no_iban(self):
+        refund = self.make_invoice("out_refund", post=False, partner_bank_id=False)
+        self.assertEqual(refund._chorus_check_errors(), [])
+
+    def test_requirement_kinds(self):
+        move = self.make_invoice(
+            post=False, buyer_reference=False, purchase_order_reference=False
+        )
+        expectations = {
+            "none": None,
+            "service": "requires a service code",
+            "engagement": "requires an engagement number",
+            "service_and_engagement": "requires a service code",
+            "service_or_engagement": "a service code or an engagement number",
+        }
+        for requirement, fragment in expectations.items():
+            with self.subTest(requirement=requirement):
+                self.town_hall.chorus_requirement = requirement
+                if fragment:
+                    self.assertRefused(move, fragment)
+                else:
+                    self.assertEqual(move._chorus_check_errors(), [])
+
+
+class TestTransmissionClaims(ChorusInvoiceCase):
+    def test_claim_marks_sending_and_skips_future_retries(self):
+        first, second = self.make_invoice(), self.make_invoice()
+        second.chorus_next_attempt = fields.Datetime.now() + timedelta(minutes=5)
+        claimed = self.env["account.move"]._chorus_claim(10)
+        self.assertEqual(claimed, first)
+        self.assertEqual(first.chorus_state, "sending")
+        self.assertEqual(first.chorus_attempts, 1)
+        self.assertEqual(second.chorus_state, "to_send")
+
+    def test_stale_claims(self):
+        never_left, maybe_left = self.make_invoice(), self.make_invoice()
+        claimed = self.env["account.move"]._chorus_claim(10)
+        self.assertEqual(claimed, never_left | maybe_left)
+        deposit = self.env["chorus.pro.deposit"].create(
+            {
+                "syntax": "IN_DP_E1_UBL_INVOICE",
+                "filename": "x.xml",
+                "move_ids": [(6, 0, maybe_left.ids)],
+            }
+        )
+        maybe_left.chorus_deposit_id = deposit
+        long_ago = fields.Datetime.now() - timedelta(hours=1)
+        claimed.write({"chorus_claimed_at": long_ago})
+        self.env.cr.execute(
+            "UPDATE chorus_pro_deposit SET create_date = %s WHERE id = %s",
+            [long_ago + timedelta(seconds=1), deposit.id],
+        )
+        deposit.invalidate_recordset()
+        self.env["account.move"]._chorus_recover_stale_claims()
+        self.assertEqual(never_left.chorus_state, "to_send")
+        self.assertEqual(maybe_left.chorus_state, "unknown")
+        self.assertEqual(deposit.state, "unknown")
