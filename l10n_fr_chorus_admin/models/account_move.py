@@ -504,3 +504,22 @@ class AccountMove(models.Model):
                 raise UserError("\n".join(errors))
         self.write({"chorus_state": False})
         self._chorus_mark_to_send()
+
+    def button_draft(self):
+        # A document Chorus Pro may hold cannot change any more: the way out is
+        # a credit note. One not sent yet simply stops being sent.
+        sent = self.filtered(
+            lambda move: move.chorus_state in ("sending", "unknown", "deposited")
+        )
+        if sent:
+            raise UserError(
+                self.env._(
+                    "%(moves)s already went to Chorus Pro and cannot be reset to "
+                    "draft: issue a credit note, then a new invoice.",
+                    moves=", ".join(sent.mapped("name")),
+                )
+            )
+        self.filtered(lambda move: move.chorus_state in ("to_send", "error")).write(
+            {"chorus_state": False, "chorus_error": False}
+        )
+        return super().button_draft()

@@ -5,3 +5,4 @@ from . import test_public_partner
 from . import test_security
 from . import test_transmission
 from . import test_transmission_deposit
+from . import test_translation

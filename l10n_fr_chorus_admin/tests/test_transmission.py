@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from odoo import fields
+from odoo.exceptions import UserError
 from odoo.tests import tagged
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
@@ -98,6 +99,18 @@ class TestTransmissionTrigger(ChorusInvoiceCase):
             "in_invoice", partner=self.town_hall, amounts=[100.0], post=True
         )
         self.assertFalse(vendor_bill.chorus_state)
+
+    def test_reset_to_draft(self):
+        move = self.make_invoice()
+        move.button_draft()
+        self.assertFalse(move.chorus_state, "a draft is not sent")
+        move.action_post()
+        self.assertEqual(move.chorus_state, "to_send", "posted again: sent")
+        move.chorus_state = "deposited"
+        with self.assertRaises(UserError) as error:
+            move.button_draft()
+        self.assertIn("credit note", str(error.exception))
+        self.assertEqual(move.state, "posted")
 
     def test_the_automation_rule_is_editable_data(self):
         rule = self.env.ref("l10n_fr_chorus_admin.automation_chorus_send_posted")
