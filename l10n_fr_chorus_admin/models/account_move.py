@@ -170,9 +170,9 @@ class AccountMove(models.Model):
                         code=service_code,
                     )
                 )
-            elif len(
-                service_code
-            ) > constants.MAX_SERVICE_CODE or not SERVICE_CODE_RE.match(service_code):
+            elif not SERVICE_CODE_RE.match(service_code) or (
+                len(service_code) > constants.MAX_SERVICE_CODE
+            ):
                 errors.append(
                     self.env._(
                         "The service code %(code)s may only hold letters, digits, "
@@ -181,14 +181,12 @@ class AccountMove(models.Model):
                         max=constants.MAX_SERVICE_CODE,
                     )
                 )
-            elif (
-                partner.chorus_service_ids
-                or partner.with_context(active_test=False).chorus_service_ids
-            ):
-                service = partner.chorus_service_ids.filtered(
-                    lambda s: s.code == service_code
-                )
-                if not service:
+            else:
+                # Once the buyer's services are known, the code must be one of
+                # its active services.
+                known = partner.with_context(active_test=False).chorus_service_ids
+                service = known.filtered(lambda s: s.code == service_code and s.active)
+                if known and not service:
                     errors.append(
                         self.env._(
                             "%(partner)s has no active Chorus Pro service "

@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from odoo import fields
 from odoo.exceptions import UserError
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
@@ -100,6 +100,14 @@ class TestTransmissionTrigger(ChorusInvoiceCase):
         )
         self.assertFalse(vendor_bill.chorus_state)
 
+    def test_an_accountant_posting_marks_it_too(self):
+        accountant = new_test_user(
+            self.env, "chorus_poster", "account.group_account_invoice"
+        )
+        move = self.make_invoice(post=False)
+        move.with_user(accountant).action_post()
+        self.assertEqual(move.chorus_state, "to_send")
+
     def test_reset_to_draft(self):
         move = self.make_invoice()
         move.button_draft()
@@ -131,7 +139,16 @@ class TestTransmissionChecks(ChorusInvoiceCase):
         self.assertEqual(self.make_invoice(post=False)._chorus_check_errors(), [])
 
     def test_each_check(self):
+        self.env["chorus.pro.service"].create(
+            {
+                "partner_id": self.town_hall.id,
+                "code": "ANCIEN",
+                "chorus_id": 30020111,
+                "active": False,
+            }
+        )
         cases = [
+            ({"buyer_reference": "ANCIEN"}, "no active Chorus Pro service ANCIEN"),
             ({"buyer_reference": False}, "requires a service code"),
             ({"buyer_reference": "INCONNU"}, "no active Chorus Pro service INCONNU"),
             ({"buyer_reference": "FACTURES_PUBLIQUES"}, "reserved"),
