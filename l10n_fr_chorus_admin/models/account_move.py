@@ -98,7 +98,12 @@ class AccountMove(models.Model):
                 "chorus_next_attempt": False,
             }
         )
-        self.env.ref("l10n_fr_chorus_admin.ir_cron_chorus_send")._trigger()
+        # The automation runs once per posted invoice: wake the cron once per
+        # transaction, not once per invoice (the queue's data ends with it).
+        data = self.env.cr.precommit.data
+        if not data.get("chorus_send_triggered"):
+            data["chorus_send_triggered"] = True
+            self.env.ref("l10n_fr_chorus_admin.ir_cron_chorus_send")._trigger()
 
     # Checks before anything leaves ----------------------------------------------
 
@@ -476,9 +481,12 @@ class AccountMove(models.Model):
         """Send every invoice marked to send, in batches claimed with row locks
         that other workers skip; each batch is committed."""
         self._chorus_recover_stale_claims()
+        clients = {}
         for move in self.search([("chorus_state", "=", "unknown")]):
             try:
-                move._chorus_resolve_unknown(move.company_id._chorus_client())
+                if move.company_id not in clients:
+                    clients[move.company_id] = move.company_id._chorus_client()
+                move._chorus_resolve_unknown(clients[move.company_id])
             except (ChorusProError, UserError) as error:
                 _logger.info("Chorus Pro: invoice %s still unknown: %s", move.id, error)
         done = 0

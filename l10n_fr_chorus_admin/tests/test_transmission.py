@@ -86,6 +86,15 @@ class TestTransmissionTrigger(ChorusInvoiceCase):
         self.assertTrue(new, "the sending cron is woken up")
         self.assertEqual(self.calls("/api/oauth/token"), 0, "no HTTP when posting")
 
+    def test_one_cron_wake_up_per_transaction(self):
+        cron = self.env.ref("l10n_fr_chorus_admin.ir_cron_chorus_send")
+        Trigger = self.env["ir.cron.trigger"]
+        before = Trigger.search([("cron_id", "=", cron.id)])
+        moves = self.make_invoice(post=False) | self.make_invoice(post=False)
+        moves.action_post()
+        self.assertEqual(set(moves.mapped("chorus_state")), {"to_send"})
+        self.assertEqual(len(Trigger.search([("cron_id", "=", cron.id)]) - before), 1)
+
     def test_credit_notes_too_but_not_private_customers_nor_drafts(self):
         refund = self.make_invoice("out_refund")
         self.assertEqual(refund.chorus_state, "to_send")
