@@ -10,6 +10,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # The scripts' helpers (odoo_env, odoo_logs) start Odoo the same way everywhere.
 sys.path.insert(0, str(ROOT / "setup"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# The add-on folder: its chorus_pro package (client, sandbox) needs no Odoo.
+sys.path.append(str(ROOT / "l10n_fr_chorus_admin"))
 
 from odoo_server import OdooServer  # noqa: E402
 

@@ -38,6 +38,9 @@ INVOICE_TYPES = (TYPE_INVOICE, TYPE_CREDIT_NOTE, TYPE_DOWN_PAYMENT)
 
 # Limits stated by Chorus Pro.
 MAX_FLOW_BYTES = 120 * 1024 * 1024
+#: Our own bound on the invoices of one multi-invoice flow (Chorus Pro states
+#: only the size limit): a rejected flow stays small enough to follow.
+MAX_FLOW_INVOICES = 100
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 MAX_ATTACHMENT_NAME = 50
 MAX_INVOICE_NUMBER = 20

@@ -2,6 +2,7 @@ from . import account_edi_xml_cii_facturx
 from . import account_edi_xml_ubl_bis3
 from . import account_move
 from . import account_move_chorus_document
+from . import account_move_send
 from . import chorus_pro_deposit
 from . import chorus_pro_service
 from . import ir_model_fields_selection

@@ -1,10 +1,15 @@
+import base64
+import io
 import logging
 import re
+import tarfile
+import time
+from collections import defaultdict
 from datetime import timedelta
 
 from stdnum.fr import siret as stdnum_siret
 
-from odoo import api, fields, models
+from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
@@ -34,6 +39,10 @@ SERVICE_CODE_RE = re.compile(r"^[\w \-]+$")
 STALE_CLAIM = timedelta(minutes=15)
 # Backoff of retryable failures (Chorus Pro unreachable, quota...), by attempt.
 RETRY_DELAYS = [timedelta(minutes=m) for m in (1, 5, 15, 60, 240)]
+# Bytes a .tar.gz member adds to its file's (header, padding), at most.
+TAR_OVERHEAD = 1024
+# Invoices posted in the current transaction, marked to send at its end.
+PENDING_MARKS = "l10n_fr_chorus_admin.pending_marks"
 
 
 class AccountMove(models.Model):
@@ -69,37 +78,70 @@ class AccountMove(models.Model):
 
     # Which invoices go to Chorus Pro -------------------------------------------
 
-    def _chorus_is_applicable(self):
-        """A posted customer invoice or credit note of a customer invoiced
-        through Chorus Pro (its sending method, stored per company)."""
+    def _chorus_is_eligible(self):
+        """A posted customer invoice or credit note of a public customer, not
+        (or not successfully) sent to Chorus Pro yet: what may be sent."""
         self.ensure_one()
-        partner = self.commercial_partner_id.with_company(self.company_id)
         return (
             self.state == "posted"
             and self.move_type in ("out_invoice", "out_refund")
-            and partner.chorus_is_public
+            and self.commercial_partner_id.chorus_is_public
+            and self.chorus_state in (False, "error")
+        )
+
+    def _chorus_is_applicable(self):
+        """Eligible, and the customer is invoiced through Chorus Pro (its
+        sending method, stored per company): sent without anyone asking."""
+        self.ensure_one()
+        partner = self.commercial_partner_id.with_company(self.company_id)
+        return (
+            self._chorus_is_eligible()
             and partner.invoice_sending_method == "chorus_pro"
         )
 
-    def _chorus_mark_to_send(self):
-        """Called by the automation rule in the posting transaction: mark the
-        invoices to send and wake the sending cron. No HTTP here."""
+    def _chorus_queue_posted(self):
+        """Called by the automation rule, once per posted invoice: note the
+        invoice; all of the transaction's invoices are marked in one write
+        just before it commits (a write per invoice would cost more than the
+        posting itself), or when the sending cron runs in the same transaction.
+        """
+        pending = self.env.cr.precommit.data.setdefault(PENDING_MARKS, set())
+        if not pending:
+            self.env.cr.precommit.add(self.env["account.move"]._chorus_mark_pending)
+        pending.update(self.ids)
+
+    @api.model
+    def _chorus_mark_pending(self):
+        ids = self.env.cr.precommit.data.pop(PENDING_MARKS, None)
+        if ids:
+            self.sudo().browse(sorted(ids)).exists()._chorus_mark_to_send()
+            # Precommit hooks run after the transaction's last flush.
+            self.env.flush_all()
+
+    def _chorus_mark_to_send(self, manual=False):
+        """Mark the invoices to send and wake the sending cron. No HTTP here.
+
+        Called by the automation rule in the posting transaction, and with
+        ``manual`` by Send & Print, where the user chose Chorus Pro whatever
+        the customer's usual sending method."""
         to_send = self.filtered(
             lambda move: (
-                move.chorus_state in (False, "error") and move._chorus_is_applicable()
+                move._chorus_is_eligible() if manual else move._chorus_is_applicable()
             )
         )
         if not to_send:
             return
-        to_send.write(
+        # Not tracked in the chatter: it coincides with the posting (or the
+        # user's choice), and a message per invoice would double the posting
+        # time; what follows (deposited, error...) is tracked.
+        to_send.with_context(tracking_disable=True).write(
             {
                 "chorus_state": "to_send",
                 "chorus_error": False,
                 "chorus_next_attempt": False,
             }
         )
-        # The automation runs once per posted invoice: wake the cron once per
-        # transaction, not once per invoice (the queue's data ends with it).
+        # Wake the cron once per transaction (the queue's data ends with it).
         data = self.env.cr.precommit.data
         if not data.get("chorus_send_triggered"):
             data["chorus_send_triggered"] = True
@@ -359,17 +401,17 @@ class AccountMove(models.Model):
         return messages
 
     def _chorus_deposit(self, client, document):
-        """Deposit one invoice's document in a flow of its own."""
-        self.ensure_one()
+        """Deposit these invoices' document (one invoice's file, or a .tar.gz of
+        several) as one flow."""
         syntax = document["syntax"]
         deposit = self.env["chorus.pro.deposit"].create(
             {
                 "company_id": self.company_id.id,
                 "syntax": syntax,
                 "filename": document["filename"],
-                "file": document["content"],
+                "file": base64.b64encode(document["content"]),
                 "attempts": 1,
-                "move_ids": [(6, 0, self.ids)],
+                "move_ids": [Command.set(self.ids)],
             }
         )
         self.chorus_deposit_id = deposit
@@ -387,12 +429,14 @@ class AccountMove(models.Model):
             return
         except ChorusProRetryableError as error:
             deposit.write({"state": "error", "error": str(error)})
-            self._chorus_retry_later(error)
+            for move in self:
+                move._chorus_retry_later(error)
             return
         except ChorusProError as error:
             message = self.company_id._chorus_user_error(error)
             deposit.write({"state": "error", "error": message})
-            self._chorus_fail([message])
+            for move in self:
+                move._chorus_fail([message])
             return
         deposit.write(
             {
@@ -402,6 +446,54 @@ class AccountMove(models.Model):
             }
         )
         self.write({"chorus_state": "deposited", "chorus_error": False})
+
+    @api.model
+    def _chorus_flows(self, documents, per_flow):
+        """Group validated documents into flows: one per invoice, or .tar.gz
+        archives of at most ``per_flow`` invoices of one syntax and 120 MB.
+        Yields ``(invoices, document)``."""
+        if per_flow <= 1:
+            for move, document in documents.items():
+                yield move, document
+            return
+        by_syntax = defaultdict(list)
+        for move, document in documents.items():
+            by_syntax[document["syntax"]].append((move, document))
+        for syntax, items in by_syntax.items():
+            chunk, size = [], 0
+            for move, document in items:
+                # Uncompressed sizes: an upper bound of the archive's size.
+                length = len(document["content"]) + TAR_OVERHEAD
+                if chunk and (
+                    len(chunk) >= per_flow or size + length > constants.MAX_FLOW_BYTES
+                ):
+                    yield self._chorus_archive(syntax, chunk)
+                    chunk, size = [], 0
+                chunk.append((move, document))
+                size += length
+            if chunk:
+                yield self._chorus_archive(syntax, chunk)
+
+    @api.model
+    def _chorus_archive(self, syntax, items):
+        """One invoice alone as it is; several in a .tar.gz of their files."""
+        if len(items) == 1:
+            return items[0]
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+            for _move, document in items:
+                member = tarfile.TarInfo(document["filename"])
+                member.size = len(document["content"])
+                member.mtime = int(time.time())
+                archive.addfile(member, io.BytesIO(document["content"]))
+        moves = self.browse().union(*(move for move, _document in items))
+        stamp = fields.Datetime.now().strftime("%Y%m%d%H%M%S")
+        filename = f"FLUX_{moves[0].id}_{len(moves)}_{stamp}.tar.gz"
+        return moves, {
+            "syntax": syntax,
+            "filename": filename[: constants.MAX_ATTACHMENT_NAME],
+            "content": buffer.getvalue(),
+        }
 
     def _chorus_syntax(self):
         self.ensure_one()
@@ -421,8 +513,10 @@ class AccountMove(models.Model):
                 for move in moves:
                     move._chorus_fail([str(error)])
                 continue
-            for move, document in moves._chorus_prepare_documents().items():
-                move._chorus_deposit(client, document)
+            documents = moves._chorus_prepare_documents()
+            per_flow = company.chorus_invoices_per_flow
+            for flow_moves, document in self._chorus_flows(documents, per_flow):
+                flow_moves._chorus_deposit(client, document)
                 if can_commit(self.env):
                     self.env.cr.commit()  # pylint: disable=invalid-commit
 
@@ -480,6 +574,7 @@ class AccountMove(models.Model):
     def _cron_chorus_send(self, batch_size=50, limit=None):
         """Send every invoice marked to send, in batches claimed with row locks
         that other workers skip; each batch is committed."""
+        self._chorus_mark_pending()
         self._chorus_recover_stale_claims()
         clients = {}
         for move in self.search([("chorus_state", "=", "unknown")]):

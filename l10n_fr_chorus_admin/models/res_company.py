@@ -3,10 +3,15 @@ import logging
 from stdnum.fr import siret as stdnum_siret
 
 from odoo import api, fields, models, tools
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 
 from ..chorus_pro import ChorusProClient
-from ..chorus_pro.constants import SYNTAX_CII, SYNTAX_FACTURX, SYNTAX_UBL
+from ..chorus_pro.constants import (
+    MAX_FLOW_INVOICES,
+    SYNTAX_CII,
+    SYNTAX_FACTURX,
+    SYNTAX_UBL,
+)
 from ..chorus_pro.exceptions import (
     ChorusProAuthError,
     ChorusProError,
@@ -81,6 +86,13 @@ class ResCompany(models.Model):
         help="Format of the invoices deposited on Chorus Pro; a customer may "
         "have its own.",
     )
+    chorus_invoices_per_flow = fields.Integer(
+        "Invoices per Chorus Pro flow",
+        default=1,
+        help="1: each invoice is deposited in a flow of its own. More: the "
+        "invoices sent together are deposited as one .tar.gz flow (up to this "
+        "number, and 120 MB), which Chorus Pro integrates as a whole.",
+    )
     chorus_structure_id = fields.Integer(
         "Own Chorus Pro structure",
         readonly=True,
@@ -102,6 +114,18 @@ class ResCompany(models.Model):
     )
 
     # Credentials ------------------------------------------------------------
+
+    @api.constrains("chorus_invoices_per_flow")
+    def _check_chorus_invoices_per_flow(self):
+        for company in self:
+            if not 1 <= company.chorus_invoices_per_flow <= MAX_FLOW_INVOICES:
+                raise ValidationError(
+                    self.env._(
+                        "Invoices per Chorus Pro flow: from 1 (a flow per invoice) "
+                        "to %(max)s.",
+                        max=MAX_FLOW_INVOICES,
+                    )
+                )
 
     def _chorus_credential(self, environment, name):
         """One credential: the server configuration file wins over the database,

@@ -53,6 +53,9 @@ class ResConfigSettings(models.TransientModel):
         groups="base.group_system",
     )
     chorus_syntax = fields.Selection(related="company_id.chorus_syntax", readonly=False)
+    chorus_invoices_per_flow = fields.Integer(
+        related="company_id.chorus_invoices_per_flow", readonly=False
+    )
     chorus_structure_id = fields.Integer(related="company_id.chorus_structure_id")
     chorus_password_expiry_date = fields.Date(
         related="company_id.chorus_password_expiry_date"

@@ -72,8 +72,14 @@ class ChorusInvoiceCase(ChorusSandboxCase, AccountTestInvoicingCommon):
             {"partner_bank_id": self.bank.id, "buyer_reference": "TECHNIQUE", **values}
         )
         if post:
-            move.action_post()
+            self.post(move)
         return move
+
+    def post(self, moves, user=None):
+        """Post as the posting transaction would end: the automation marks the
+        invoices to send just before the commit (precommit hooks)."""
+        (moves.with_user(user) if user else moves).action_post()
+        self.env.cr.flush()
 
 
 class TestTransmissionTrigger(ChorusInvoiceCase):
@@ -91,7 +97,7 @@ class TestTransmissionTrigger(ChorusInvoiceCase):
         Trigger = self.env["ir.cron.trigger"]
         before = Trigger.search([("cron_id", "=", cron.id)])
         moves = self.make_invoice(post=False) | self.make_invoice(post=False)
-        moves.action_post()
+        self.post(moves)
         self.assertEqual(set(moves.mapped("chorus_state")), {"to_send"})
         self.assertEqual(len(Trigger.search([("cron_id", "=", cron.id)]) - before), 1)
 
@@ -107,6 +113,8 @@ class TestTransmissionTrigger(ChorusInvoiceCase):
         vendor_bill = self.init_invoice(
             "in_invoice", partner=self.town_hall, amounts=[100.0], post=True
         )
+        self.env.cr.flush()
+        self.assertFalse(private.chorus_state)
         self.assertFalse(vendor_bill.chorus_state)
 
     def test_an_accountant_posting_marks_it_too(self):
@@ -114,14 +122,14 @@ class TestTransmissionTrigger(ChorusInvoiceCase):
             self.env, "chorus_poster", "account.group_account_invoice"
         )
         move = self.make_invoice(post=False)
-        move.with_user(accountant).action_post()
+        self.post(move, accountant)
         self.assertEqual(move.chorus_state, "to_send")
 
     def test_reset_to_draft(self):
         move = self.make_invoice()
         move.button_draft()
         self.assertFalse(move.chorus_state, "a draft is not sent")
-        move.action_post()
+        self.post(move)
         self.assertEqual(move.chorus_state, "to_send", "posted again: sent")
         move.chorus_state = "deposited"
         with self.assertRaises(UserError) as error:

@@ -1,24 +1,27 @@
+import base64
+import io
 import json
+import tarfile
 import urllib.request
 from datetime import timedelta
 
 from odoo import fields
+from odoo.exceptions import ValidationError
+from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
+from ..chorus_pro.constants import MAX_FLOW_INVOICES
+from .test_chorus_documents import WKHTMLTOPDF_LOGGER
 from .test_public_partner import CLIENT_LOGGERS
 from .test_transmission import ChorusInvoiceCase
 
 UBL = "IN_DP_E1_UBL_INVOICE"
 CII = "IN_DP_E1_CII_16B"
+FACTURX = "IN_DP_E2_CII_FACTURX"
 
 
-class TestTransmissionDeposit(ChorusInvoiceCase):
-    """The sending cron against the sandbox, over real HTTP."""
-
-    def setUp(self):
-        super().setUp()
-        # XML syntaxes here: no PDF rendering, fast.
-        self.company.chorus_syntax = UBL
+class DepositHelpers:
+    """Sending and looking at what the sandbox received."""
 
     def send(self):
         return self.env["account.move"]._cron_chorus_send()
@@ -39,6 +42,84 @@ class TestTransmissionDeposit(ChorusInvoiceCase):
         ) as response:
             return json.load(response)
 
+    def inject_once(self, fault):
+        """The next deposit meets ``fault``. A first call renews the client's
+        token (cached across tests, while the sandbox forgets them), so that
+        the fault hits the deposit itself, not a request refused for its token.
+        """
+        self.company._chorus_client().health_check()
+        self.sandbox_admin(
+            "faults",
+            {fault: 1.0, "count": 1, "paths": ["/cpro/factures/v1/deposer/flux"]},
+        )
+
+    def archive_members(self, deposit):
+        with tarfile.open(
+            fileobj=io.BytesIO(base64.b64decode(deposit.file)), mode="r:gz"
+        ) as archive:
+            return archive.getnames()
+
+    def check_flows(self, syntax, count, per_flow):
+        """``count`` invoices (the last a credit note) sent in flows of at most
+        ``per_flow``: each reaches Chorus Pro once, with its references."""
+        self.company.chorus_syntax = syntax
+        moves = self.env["account.move"]
+        for index in range(count - 1):
+            moves |= self.make_invoice(
+                purchase_order_reference=f"EJ-{syntax[-4:]}-{index}"
+            )
+        moves |= self.make_invoice(
+            "out_refund", buyer_reference="ECOLES", purchase_order_reference="EJ-7"
+        )
+        deposits_before = self.stats()["deposits"]
+        self.send()
+        self.assertEqual(
+            set(moves.mapped("chorus_state")),
+            {"deposited"},
+            moves.mapped("chorus_error"),
+        )
+        deposits = moves.chorus_deposit_id
+        self.assertEqual(len(deposits), -(-count // per_flow))
+        self.assertLessEqual(max(deposits.mapped("move_count")), per_flow)
+        self.assertEqual(self.stats()["deposits"] - deposits_before, len(deposits))
+        for deposit in deposits:
+            self.assertEqual(deposit.syntax, syntax)
+            self.assertEqual(len(set(deposit.move_ids.mapped("chorus_flow_number"))), 1)
+            self.assertLessEqual(len(deposit.filename), 50)
+            if deposit.move_count > 1:
+                self.assertTrue(deposit.filename.endswith(".tar.gz"))
+                self.assertEqual(
+                    sorted(self.archive_members(deposit)),
+                    sorted(
+                        move._chorus_document_filename(syntax)
+                        for move in deposit.move_ids
+                    ),
+                )
+        on_chorus = self.sandbox_invoices()
+        for move in moves:
+            invoice = on_chorus[move.name]
+            self.assertEqual(invoice["numeroFluxDepot"], move.chorus_flow_number)
+            self.assertEqual(
+                invoice["typeFacture"],
+                "AVOIR" if move.move_type == "out_refund" else "FACTURE",
+            )
+            self.assertEqual(invoice["codeServiceExecutant"], move.buyer_reference)
+            self.assertEqual(
+                invoice["numeroBonCommande"], move.purchase_order_reference
+            )
+            self.assertEqual(invoice["codeDestinataire"], self.town_hall.siret)
+            self.assertEqual(invoice["codeFournisseur"], self.company.siret)
+        self.assertEqual(self.stats()["duplicates"], 0)
+
+
+class TestTransmissionDeposit(DepositHelpers, ChorusInvoiceCase):
+    """The sending cron against the sandbox, over real HTTP."""
+
+    def setUp(self):
+        super().setUp()
+        # XML syntaxes here: no PDF rendering, fast.
+        self.company.chorus_syntax = UBL
+
     def test_invoice_and_credit_note_in_both_xml_syntaxes(self):
         for syntax in (UBL, CII):
             with self.subTest(syntax=syntax):
@@ -56,6 +137,9 @@ class TestTransmissionDeposit(ChorusInvoiceCase):
                     self.assertEqual(move.chorus_deposit_id.state, "pending")
                     self.assertEqual(move.chorus_deposit_id.syntax, syntax)
                     self.assertIn(move, move.chorus_deposit_id.move_ids)
+                    stored = base64.b64decode(move.chorus_deposit_id.file)
+                    self.assertTrue(stored.startswith(b"<?xml"), "the file as sent")
+                    self.assertIn(move.name.encode(), stored)
                 on_chorus = self.sandbox_invoices()
                 self.assertEqual(on_chorus[invoice.name]["typeFacture"], "FACTURE")
                 self.assertEqual(on_chorus[refund.name]["typeFacture"], "AVOIR")
@@ -106,7 +190,7 @@ class TestTransmissionDeposit(ChorusInvoiceCase):
 
     def test_accept_then_drop_is_found_again_not_resent(self):
         move = self.make_invoice()
-        self.sandbox_admin("faults", {"accept_then_drop": 1.0, "count": 1})
+        self.inject_once("accept_then_drop")
         with mute_logger(*CLIENT_LOGGERS):
             self.send()
         self.assertEqual(move.chorus_state, "unknown")
@@ -126,10 +210,7 @@ class TestTransmissionDeposit(ChorusInvoiceCase):
 
     def test_unknown_outcome_never_recorded_is_sent_after_the_grace(self):
         move = self.make_invoice()
-        self.sandbox_admin(
-            "faults",
-            {"drop": 1.0, "count": 1, "paths": ["/cpro/factures/v1/deposer/flux"]},
-        )
+        self.inject_once("drop")
         with mute_logger(*CLIENT_LOGGERS):
             self.send()
         self.assertEqual(move.chorus_state, "unknown")
@@ -147,3 +228,59 @@ class TestTransmissionDeposit(ChorusInvoiceCase):
         self.assertEqual(move.chorus_state, "error")
         self.assertIn("refused the connection", move.chorus_error)
         self.assertTrue(move.activity_ids)
+
+
+class TestMultiInvoiceFlows(DepositHelpers, ChorusInvoiceCase):
+    """Several invoices per .tar.gz flow (company setting)."""
+
+    def setUp(self):
+        super().setUp()
+        self.company.chorus_syntax = UBL
+        self.company.chorus_invoices_per_flow = 3
+
+    def test_invoices_and_credit_notes_in_tar_gz_flows(self):
+        for syntax in (UBL, CII):
+            with self.subTest(syntax=syntax):
+                self.check_flows(syntax, 5, 3)
+
+    def test_a_refused_invoice_stays_out_of_the_flow(self):
+        good = self.make_invoice() | self.make_invoice()
+        bad = self.make_invoice(buyer_reference=False)
+        self.send()
+        self.assertEqual(bad.chorus_state, "error")
+        self.assertFalse(bad.chorus_deposit_id)
+        self.assertEqual(set(good.mapped("chorus_state")), {"deposited"})
+        self.assertEqual(len(good.chorus_deposit_id), 1)
+        self.assertEqual(good.chorus_deposit_id.move_ids, good)
+
+    def test_lost_answer_on_a_flow_is_resolved_without_duplicate(self):
+        moves = self.make_invoice() | self.make_invoice() | self.make_invoice()
+        self.inject_once("accept_then_drop")
+        with mute_logger(*CLIENT_LOGGERS):
+            self.send()
+        self.assertEqual(set(moves.mapped("chorus_state")), {"unknown"})
+        self.assertEqual(self.stats()["deposits"], 1)
+        self.sandbox_admin("flows/complete")
+        self.send()
+        self.assertEqual(set(moves.mapped("chorus_state")), {"deposited"})
+        self.assertEqual(len(set(moves.mapped("chorus_flow_number"))), 1)
+        self.assertEqual(self.stats()["deposits"], 1)
+        self.assertEqual(self.stats()["duplicates"], 0)
+
+    def test_the_setting_is_bounded(self):
+        for value in (0, -1, MAX_FLOW_INVOICES + 1):
+            with self.subTest(value=value), self.assertRaises(ValidationError):
+                self.company.chorus_invoices_per_flow = value
+                self.company.flush_recordset()
+
+
+@tagged("post_install", "-at_install")
+class TestFacturXFlows(DepositHelpers, ChorusInvoiceCase, HttpCase):
+    """Factur-X, alone and in .tar.gz flows. An HTTP test case: wkhtmltopdf
+    fetches the report assets from the test server, in the test transaction."""
+
+    def test_facturx_single_and_multi_invoice_flows(self):
+        with mute_logger(WKHTMLTOPDF_LOGGER):
+            self.check_flows(FACTURX, 2, 1)
+            self.company.chorus_invoices_per_flow = 2
+            self.check_flows(FACTURX, 3, 2)
