@@ -4,7 +4,10 @@ from . import account_move
 from . import account_move_chorus_document
 from . import chorus_pro_deposit
 from . import chorus_pro_service
+from . import payment_provider
+from . import payment_transaction
 from . import ir_model_fields_selection
 from . import res_company
 from . import res_config_settings
 from . import res_partner
+from . import sale_order
