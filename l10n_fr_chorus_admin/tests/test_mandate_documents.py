@@ -2,8 +2,8 @@ import io
 
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tests.common import mute_logger
-from odoo.tools.safe_eval import safe_eval
 from odoo.tools.pdf import PdfFileReader
+from odoo.tools.safe_eval import safe_eval
 
 from .mandate_common import MandateCase
 
@@ -43,7 +43,7 @@ class TestMandateDocuments(MandateCase, HttpCase):
             "AGRIFRPP",  # BIC
             order.name,
             "1,080.00" if "en" in order.partner_id.lang else "1\xa0080,00",
-            "/my/orders/%s" % order.id,
+            f"/my/orders/{order.id}",
         ):
             self.assertTrue(fragment in text, fragment)
 
@@ -95,7 +95,7 @@ class TestMandateDocuments(MandateCase, HttpCase):
             "FR76 3000 6000 0112 3456 7890 189",
             "ECOLES",  # the buyer's services, to tick
             "TECHNIQUE",
-            "/my/orders/%s" % order.id,
+            f"/my/orders/{order.id}",
         )
         english = self.render_html(order)
         for fragment in common + (

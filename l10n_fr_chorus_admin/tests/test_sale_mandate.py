@@ -66,7 +66,7 @@ class TestMandateStates(MandateCase):
         composer = Form(
             self.env["mail.compose.message"]
             .with_user(self.salesman)
-            .with_context(action["context"])
+            .with_context(**action["context"])
         ).save()
         self.assertIn("administrative mandate", composer.subject)
         self.assertEqual(len(composer.attachment_ids), 1, "the form is attached")

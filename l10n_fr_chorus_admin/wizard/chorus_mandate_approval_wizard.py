@@ -23,9 +23,7 @@ class ChorusMandateApprovalWizard(models.TransientModel):
     _name = "chorus.mandate.approval.wizard"
     _description = "Approve an administrative mandate"
 
-    order_id = fields.Many2one(
-        "sale.order", string="Order", required=True, readonly=True
-    )
+    order_id = fields.Many2one("sale.order", required=True, readonly=True)
     partner_id = fields.Many2one(related="order_id.commercial_partner_id")
     company_id = fields.Many2one(related="order_id.company_id")
     requirement = fields.Selection(related="partner_id.chorus_requirement")

@@ -10,9 +10,7 @@ class ChorusMandateRefusalWizard(models.TransientModel):
     _name = "chorus.mandate.refusal.wizard"
     _description = "Refuse an administrative mandate"
 
-    order_id = fields.Many2one(
-        "sale.order", string="Order", required=True, readonly=True
-    )
+    order_id = fields.Many2one("sale.order", required=True, readonly=True)
     reason = fields.Text(
         required=True,
         help="Sent to the customer: say what to correct in a new signed form.",

@@ -11,9 +11,7 @@ class ChorusMandateUploadWizard(models.TransientModel):
     _name = "chorus.mandate.upload.wizard"
     _description = "Register a signed administrative mandate form"
 
-    order_id = fields.Many2one(
-        "sale.order", string="Order", required=True, readonly=True
-    )
+    order_id = fields.Many2one("sale.order", required=True, readonly=True)
     file = fields.Binary("Signed form")
     filename = fields.Char()
     attachment_id = fields.Many2one(
