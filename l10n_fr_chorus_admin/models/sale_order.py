@@ -342,11 +342,19 @@ class SaleOrder(models.Model):
             attachment_ids=attachment.ids,
             author_id=author.id if author else None,
         )
-        self.activity_schedule(
-            "l10n_fr_chorus_admin.mail_activity_chorus_mandate",
-            user_id=(self.user_id or self.env.user).id,
-            note=self.env._("Check the signed form and approve or refuse the mandate."),
+        activity_type = self.env.ref(
+            "l10n_fr_chorus_admin.mail_activity_chorus_mandate"
         )
+        if not self.activity_ids.filtered(
+            lambda a: a.activity_type_id == activity_type
+        ):
+            self.activity_schedule(
+                "l10n_fr_chorus_admin.mail_activity_chorus_mandate",
+                user_id=(self.user_id or self.env.user).id,
+                note=self.env._(
+                    "Check the signed form and approve or refuse the mandate."
+                ),
+            )
         return attachment
 
     def _chorus_mandate_approve(self, engagement, service_code, contract):
@@ -419,8 +427,15 @@ class SaleOrder(models.Model):
         )
 
     def action_chorus_approve_mandate(self):
-        return self._chorus_wizard_action(
-            "chorus.mandate.approval.wizard", self.env._("Approve the mandate")
+        # Saved first, so that the PDF viewer can load the signed document.
+        wizard = self.env["chorus.mandate.approval.wizard"].create(
+            {"order_id": self.id}
+        )
+        return dict(
+            self._chorus_wizard_action(
+                "chorus.mandate.approval.wizard", self.env._("Approve the mandate")
+            ),
+            res_id=wizard.id,
         )
 
     def action_chorus_refuse_mandate(self):

@@ -1,14 +1,24 @@
 import base64
+import io
+
+from reportlab.pdfgen import canvas
 
 from odoo.tests import new_test_user
 
 from .test_transmission import ChorusInvoiceCase
 
-# The smallest files of each accepted kind, as a scanner or a phone makes them.
-PDF_BYTES = (
-    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
-    b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
-)
+
+def _signed_form_pdf():
+    """A one-page PDF, as a scanner makes it."""
+    buffer = io.BytesIO()
+    page = canvas.Canvas(buffer)
+    page.drawString(72, 770, "Bon de commande signé - EJ 1300012345")
+    page.save()
+    return buffer.getvalue()
+
+
+# Small files of each accepted kind.
+PDF_BYTES = _signed_form_pdf()
 PNG_BYTES = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4//8/AAX+Av4N70a4"
     "AAAAAElFTkSuQmCC"

@@ -119,7 +119,7 @@ class TestMandateStates(MandateCase):
                 == self.env.ref("l10n_fr_chorus_admin.mail_activity_chorus_mandate")
             )
         )
-        self.assertEqual(activity.mapped("user_id"), self.salesman)
+        self.assertEqual(activity.user_id, self.salesman, "one activity, not three")
 
     def test_bad_files_change_nothing(self):
         order = self.make_order()

@@ -37,7 +37,20 @@ registry.category("web_tour.tours").add("chorus_mandate_portal_tour", {
             run: "click",
         },
         {
-            content: "Accept and sign (the name is filled in, the signature drawn from it)",
+            content: "The signatory's name is filled in",
+            trigger: ".modal .o_web_sign_name_and_signature input:value(Jeanne Acheteuse)",
+        },
+        {
+            content: "Pick a signature style (the signature is drawn from the name)",
+            trigger: ".modal .o_web_sign_auto_select_style button",
+            run: "click",
+        },
+        {
+            trigger: ".o-dropdown-item:eq(1)",
+            run: "click",
+        },
+        {
+            content: "Accept and sign",
             trigger: ".modal .o_portal_sign_submit:enabled",
             run: "click",
         },
