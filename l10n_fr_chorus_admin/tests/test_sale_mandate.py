@@ -1,7 +1,8 @@
 from odoo import Command
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tests import Form, tagged
+from odoo.tests import Form, TransactionCase, tagged
 
+from ..models.sale_order import MANDATE_STATES
 from .mandate_common import JPEG_BYTES, PDF_BYTES, PNG_BYTES, MandateCase
 
 
@@ -435,3 +436,22 @@ class TestMandatePortalPayment(MandateCase):
         tx._handle_notification_data("custom", {"reference": tx.reference})
         self.assertEqual(tx.state, "error")
         self.assertEqual(order.chorus_mandate_state, "not_needed")
+
+
+@tagged("post_install", "-at_install")
+class TestMandateDemo(TransactionCase):
+    def test_demo_orders_in_every_mandate_state(self):
+        if not self.env.ref(
+            "l10n_fr_chorus_admin.sale_order_demo_mandate_received",
+            raise_if_not_found=False,
+        ):
+            self.skipTest("database installed without demo data")
+        orders = self.env["sale.order"].search(
+            [("partner_id.commercial_partner_id.chorus_is_public", "=", True)]
+        )
+        states = {state for state, _label in MANDATE_STATES}
+        self.assertEqual(set(orders.mapped("chorus_mandate_state")), states)
+        received = self.env.ref("l10n_fr_chorus_admin.sale_order_demo_mandate_received")
+        self.assertTrue(received.chorus_mandate_attachment_id)
+        renewal = self.env.ref("l10n_fr_chorus_admin.sale_order_demo_mandate_renewal")
+        self.assertEqual(renewal.chorus_engagement_number, "EJ-2026-000451")
