@@ -31,6 +31,7 @@
     },
     "data": [
         "security/chorus_pro_security.xml",
+        "security/chorus_mandate_security.xml",
         "security/ir.model.access.csv",
         "security/chorus_pro_rules.xml",
         "data/account_payment_term_data.xml",
@@ -42,10 +43,22 @@
         "views/res_config_settings_views.xml",
         "views/chorus_pro_deposit_views.xml",
         "views/account_move_views.xml",
+        "report/chorus_mandate_report.xml",
+        "data/chorus_mandate_data.xml",
+        "data/chorus_mandate_mail_template_data.xml",
+        "views/sale_order_views.xml",
+        "views/sale_portal_templates.xml",
+        "wizard/chorus_mandate_wizard_views.xml",
     ],
     "demo": [
         "demo/chorus_pro_demo.xml",
+        "demo/chorus_mandate_demo.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "l10n_fr_chorus_admin/static/tests/tours/*.js",
+        ],
+    },
     "uninstall_hook": "uninstall_hook",
     "installable": True,
     "application": False,

@@ -6,6 +6,9 @@ from . import account_move_send
 from . import chorus_pro_deposit
 from . import chorus_pro_service
 from . import ir_model_fields_selection
+from . import payment_provider
+from . import payment_transaction
 from . import res_company
 from . import res_config_settings
 from . import res_partner
+from . import sale_order

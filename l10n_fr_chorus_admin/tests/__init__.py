@@ -2,7 +2,10 @@ from . import test_access
 from . import test_chorus_documents
 from . import test_company_configuration
 from . import test_demo_documents
+from . import test_mandate_documents
+from . import test_mandate_tours
 from . import test_public_partner
+from . import test_sale_mandate
 from . import test_security
 from . import test_send_and_print
 from . import test_transmission

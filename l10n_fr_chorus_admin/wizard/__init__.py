@@ -1,0 +1,3 @@
+from . import chorus_mandate_approval_wizard
+from . import chorus_mandate_refusal_wizard
+from . import chorus_mandate_upload_wizard
