@@ -352,9 +352,25 @@ class AccountMove(models.Model):
                 move._chorus_fail(errors)
                 continue
             try:
-                documents[move] = move._chorus_build_document(move._chorus_syntax())
+                document = move._chorus_build_document(move._chorus_syntax())
             except UserError as error:
                 move._chorus_fail([str(error)])
+                continue
+            if len(document["content"]) > constants.MAX_FLOW_BYTES:
+                move._chorus_fail(
+                    [
+                        self.env._(
+                            "The document of %(move)s weighs %(size)s MB, over "
+                            "the %(max)s MB Chorus Pro accepts in a flow: remove "
+                            "what makes its PDF so large (pictures).",
+                            move=move.name,
+                            size=len(document["content"]) // (1024 * 1024),
+                            max=constants.MAX_FLOW_BYTES // (1024 * 1024),
+                        )
+                    ]
+                )
+                continue
+            documents[move] = document
         if not documents:
             return documents
         try:
@@ -610,7 +626,7 @@ class AccountMove(models.Model):
         # A document Chorus Pro may hold cannot change any more: the way out is
         # a credit note. One not sent yet simply stops being sent.
         sent = self.filtered(
-            lambda move: move.chorus_state in ("sending", "unknown", "deposited")
+            lambda move: move.chorus_state not in (False, "to_send", "error")
         )
         if sent:
             raise UserError(

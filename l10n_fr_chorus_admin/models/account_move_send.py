@@ -78,7 +78,7 @@ class AccountMoveSend(models.AbstractModel):
         return alerts
 
     def _hook_if_success(self, moves_data):
-        super()._hook_if_success(moves_data)
+        result = super()._hook_if_success(moves_data)
         chosen = [
             move
             for move, move_data in moves_data.items()
@@ -86,3 +86,4 @@ class AccountMoveSend(models.AbstractModel):
         ]
         if chosen:
             self.env["account.move"].union(*chosen)._chorus_mark_to_send(manual=True)
+        return result

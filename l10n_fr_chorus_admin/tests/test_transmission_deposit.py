@@ -4,13 +4,16 @@ import json
 import tarfile
 import urllib.request
 from datetime import timedelta
+from unittest.mock import patch
 
 from odoo import fields
 from odoo.exceptions import ValidationError
 from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
+from ..chorus_pro import constants
 from ..chorus_pro.constants import MAX_FLOW_INVOICES
+from ..models.account_move import TAR_OVERHEAD
 from .test_chorus_documents import WKHTMLTOPDF_LOGGER
 from .test_public_partner import CLIENT_LOGGERS
 from .test_transmission import ChorusInvoiceCase
@@ -229,6 +232,14 @@ class TestTransmissionDeposit(DepositHelpers, ChorusInvoiceCase):
         self.assertIn("refused the connection", move.chorus_error)
         self.assertTrue(move.activity_ids)
 
+    def test_a_document_over_the_flow_limit_is_refused(self):
+        move = self.make_invoice()
+        with patch.object(constants, "MAX_FLOW_BYTES", 1024):
+            self.send()
+        self.assertEqual(move.chorus_state, "error")
+        self.assertIn("Chorus Pro accepts in a flow", move.chorus_error)
+        self.assertEqual(self.stats()["deposits"], 0)
+
 
 class TestMultiInvoiceFlows(DepositHelpers, ChorusInvoiceCase):
     """Several invoices per .tar.gz flow (company setting)."""
@@ -266,6 +277,15 @@ class TestMultiInvoiceFlows(DepositHelpers, ChorusInvoiceCase):
         self.assertEqual(len(set(moves.mapped("chorus_flow_number"))), 1)
         self.assertEqual(self.stats()["deposits"], 1)
         self.assertEqual(self.stats()["duplicates"], 0)
+
+    def test_flows_stay_under_the_size_limit(self):
+        moves = self.make_invoice() | self.make_invoice() | self.make_invoice()
+        size = max(len(move._chorus_build_document(UBL)["content"]) for move in moves)
+        # Room for two documents per flow, not three.
+        with patch.object(constants, "MAX_FLOW_BYTES", 2 * (size + TAR_OVERHEAD)):
+            self.send()
+        self.assertEqual(set(moves.mapped("chorus_state")), {"deposited"})
+        self.assertEqual(sorted(moves.chorus_deposit_id.mapped("move_count")), [1, 2])
 
     def test_the_setting_is_bounded(self):
         for value in (0, -1, MAX_FLOW_INVOICES + 1):
