@@ -6,3 +6,4 @@ from . import test_security
 from . import test_transmission
 from . import test_transmission_deposit
 from . import test_translation
+from . import test_followup
