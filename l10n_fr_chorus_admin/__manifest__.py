@@ -50,6 +50,11 @@
         "wizards/chorus_pro_complete_wizard_views.xml",
         "wizards/chorus_pro_recycle_wizard_views.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "l10n_fr_chorus_admin/static/tests/tours/**/*",
+        ],
+    },
     "demo": [
         "demo/chorus_pro_demo.xml",
     ],

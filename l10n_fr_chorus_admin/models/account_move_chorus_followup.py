@@ -78,8 +78,9 @@ DAYS_WITHOUT_AVAILABILITY = 2
 RECOVERY_INDEMNITY = 40.0
 #: Points added to the ECB rate for the late-payment interest.
 INTEREST_MARGIN = 8.0
-#: Overlap of two status searches, for clocks and day-granular periods.
-SYNC_OVERLAP = timedelta(days=1)
+#: Overlap of two status searches, for clocks apart (the periods Chorus Pro
+#: searches are whole days anyway).
+SYNC_OVERLAP = timedelta(hours=1)
 PARIS = "Europe/Paris"
 
 
