@@ -2,7 +2,8 @@ import base64
 from datetime import date, datetime, timedelta
 
 from odoo import fields
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import new_test_user
 from odoo.tools import mute_logger
 
 from ..chorus_pro.client import ChorusProClient
@@ -631,3 +632,55 @@ class TestLatePayment(ChorusFollowupCase):
             late.action_chorus_create_claim()
         self.assertIn("ECB", str(error.exception))
         self.assertFalse(late.chorus_claim_ids)
+
+
+class TestFollowupAccess(ChorusFollowupCase):
+    def test_rights_on_the_follow_up_models(self):
+        move = self.integrated_invoice()
+        billing = new_test_user(
+            self.env, "chorus_followup_billing", "account.group_account_invoice"
+        )
+        salesman = new_test_user(
+            self.env, "chorus_followup_sales", "sales_team.group_sale_salesman"
+        )
+        portal = new_test_user(self.env, "chorus_followup_portal", "base.group_portal")
+        # Whoever may open the invoice sees its Chorus Pro history.
+        for user in (billing, salesman):
+            self.assertEqual(
+                move.with_user(user).chorus_status_ids.sudo(False).mapped("status"),
+                ["DEPOSEE"],
+            )
+        with self.assertRaises(AccessError):
+            self.env["chorus.pro.invoice.status"].with_user(portal).search([])
+        with self.assertRaises(AccessError):
+            move.chorus_status_ids.with_user(billing).write({"comment": "x"})
+        # Accountants maintain the ECB rates; others only read them.
+        rate = (
+            self.env["chorus.ecb.rate"]
+            .with_user(billing)
+            .create({"date_from": "2026-01-01", "rate": 2.0})
+        )
+        self.assertTrue(rate.with_user(salesman).rate)
+        with self.assertRaises(AccessError):
+            rate.with_user(salesman).write({"rate": 3.0})
+        # The recovery wizards are for billing users.
+        with self.assertRaises(AccessError):
+            self.env["chorus.pro.complete.wizard"].with_user(salesman).create(
+                {"move_id": move.id, "comment": "x"}
+            )
+
+    def test_history_is_per_company(self):
+        move = self.integrated_invoice()
+        other = self.env["res.company"].create({"name": "Other supplier"})
+        user = new_test_user(
+            self.env,
+            "chorus_followup_other",
+            "account.group_account_invoice",
+            company_id=other.id,
+            company_ids=[(6, 0, other.ids)],
+        )
+        self.assertFalse(
+            self.env["chorus.pro.invoice.status"]
+            .with_user(user)
+            .search([("move_id", "=", move.id)])
+        )

@@ -17,7 +17,6 @@ class ChorusProRecycleWizard(models.TransientModel):
     reason = fields.Text(related="move_id.chorus_status_comment")
     service_id = fields.Many2one(
         "chorus.pro.service",
-        string="Service",
         domain="[('partner_id', '=', partner_id)]",
         compute="_compute_routing",
         store=True,
