@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools.misc import format_date, formatLang
 
 from ..chorus_pro import statuses as st
 from ..chorus_pro.client import history_status_dates
@@ -201,7 +202,9 @@ class AccountMove(models.Model):
     chorus_late_indemnity = fields.Monetary(
         "Recovery indemnity", compute="_compute_chorus_late"
     )
-    chorus_late_rate_missing = fields.Boolean(compute="_compute_chorus_late")
+    chorus_late_rate_missing = fields.Boolean(
+        "No ECB rate known", compute="_compute_chorus_late"
+    )
     chorus_claim_origin_id = fields.Many2one(
         "account.move",
         string="Late-payment claim of",
@@ -906,9 +909,13 @@ class AccountMove(models.Model):
                         "late from %(start)s, at %(rate)s %% on %(amount)s",
                         invoice=self.name,
                         days=self.chorus_days_late,
-                        start=self.chorus_legal_due_date + timedelta(days=1),
-                        rate=f"{self.chorus_late_rate:.2f}",
-                        amount=f"{self.amount_total:.2f}",
+                        start=format_date(
+                            self.env, self.chorus_legal_due_date + timedelta(days=1)
+                        ),
+                        rate=format(self.chorus_late_rate, ".2f"),
+                        amount=formatLang(
+                            self.env, self.amount_total, currency_obj=self.currency_id
+                        ),
                     ),
                     "quantity": 1,
                     "price_unit": self.chorus_late_interest,
@@ -976,7 +983,7 @@ class AccountMove(models.Model):
         if not tax:
             raise UserError(
                 self.env._(
-                    "Create a 0 %% sales tax (exempt) for %(company)s: the "
+                    "Create a zero-rate exempt sales tax for %(company)s: the "
                     "late-payment interest and indemnity bear no VAT.",
                     company=self.company_id.name,
                 )

@@ -15,7 +15,9 @@ class ChorusProCompleteWizard(models.TransientModel):
     _name = "chorus.pro.complete.wizard"
     _description = "Complete a suspended invoice on Chorus Pro"
 
-    move_id = fields.Many2one("account.move", required=True, readonly=True)
+    move_id = fields.Many2one(
+        "account.move", string="Invoice", required=True, readonly=True
+    )
     suspension_reason = fields.Text(related="move_id.chorus_status_comment")
     comment = fields.Text(required=True, help="What you answer to the buyer.")
     attachment_ids = fields.Many2many(

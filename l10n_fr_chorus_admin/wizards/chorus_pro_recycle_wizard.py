@@ -12,7 +12,9 @@ class ChorusProRecycleWizard(models.TransientModel):
     _name = "chorus.pro.recycle.wizard"
     _description = "Re-route an invoice on Chorus Pro"
 
-    move_id = fields.Many2one("account.move", required=True, readonly=True)
+    move_id = fields.Many2one(
+        "account.move", string="Invoice", required=True, readonly=True
+    )
     partner_id = fields.Many2one(related="move_id.commercial_partner_id")
     reason = fields.Text(related="move_id.chorus_status_comment")
     service_id = fields.Many2one(
