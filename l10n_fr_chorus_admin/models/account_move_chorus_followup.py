@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools.misc import format_date, formatLang
+from odoo.tools.misc import format_date, format_datetime, formatLang
 
 from ..chorus_pro import statuses as st
 from ..chorus_pro.client import history_status_dates
@@ -583,9 +583,13 @@ class AccountMove(models.Model):
                 )[1] or (self.invoice_date or day) + timedelta(
                     days=DAYS_WITHOUT_AVAILABILITY
                 )
-        if (
-            self._chorus_suspension_open()
-            and status != st.INVOICE_SUSPENDED
+        suspended = None
+        if status == st.INVOICE_COMPLETED and not self._chorus_suspension_open():
+            # Suspended and completed between two runs: the suspension date
+            # gives what was left of the period.
+            suspended = _parse_moment(history_dates().get(st.INVOICE_SUSPENDED))[1]
+        if (self._chorus_suspension_open() or suspended) and (
+            status != st.INVOICE_SUSPENDED
             and STATUS_STATE[status] not in ("rejected", "cancelled")
         ):
             if status == st.INVOICE_COMPLETED:
@@ -614,6 +618,8 @@ class AccountMove(models.Model):
             self._chorus_start_period(available)
         if status == st.INVOICE_SUSPENDED:
             self._chorus_suspend(day)
+        elif suspended:
+            self._chorus_suspend(suspended)
         if completed:
             self._chorus_restart_period(completed)
         self._chorus_log_status(status, previous, moment, comment)
@@ -621,17 +627,19 @@ class AccountMove(models.Model):
 
     def _chorus_log_status(self, status, previous, moment, comment):
         labels = dict(self._fields["chorus_status"]._description_selection(self.env))
+        # Chorus Pro dates its statuses in French time.
+        when = format_datetime(self.env, moment, tz=PARIS) if moment else "-"
         body = self.env._(
             "Chorus Pro status: %(status)s (%(date)s).",
             status=labels.get(status, status),
-            date=fields.Datetime.to_string(moment) if moment else "-",
+            date=when,
         )
         if previous:
             body = self.env._(
                 "Chorus Pro status: %(previous)s → %(status)s (%(date)s).",
                 previous=labels.get(previous, previous),
                 status=labels.get(status, status),
-                date=fields.Datetime.to_string(moment) if moment else "-",
+                date=when,
             )
         if comment:
             body += " " + self.env._("Reason: %(reason)s", reason=comment)

@@ -394,6 +394,19 @@ class TestPaymentDelay(ChorusFollowupCase):
         self.assertEqual(move.chorus_completed_date, date(2026, 3, 20))
         self.assertEqual(move.chorus_legal_due_date, date(2026, 4, 19))
 
+    def test_a_suspension_completed_between_two_runs(self):
+        move = self.integrated_invoice()
+        self.advance(move, "MISE_A_DISPOSITION", when="2026-03-02T09:00:00+01:00")
+        self.follow(since=LONG_AGO)
+        self.assertEqual(move.chorus_legal_due_date, date(2026, 4, 1))
+        # Suspended with 10 days left, completed before the follow-up saw it.
+        self.advance(move, "SUSPENDUE", when="2026-03-22T09:00:00+01:00")
+        self.advance(move, "COMPLETEE", when="2026-03-25T09:00:00+01:00")
+        self.follow(since=LONG_AGO)
+        self.assertEqual(move.chorus_suspended_date, date(2026, 3, 22))
+        self.assertEqual(move.chorus_suspension_remaining_days, 10)
+        self.assertEqual(move.chorus_legal_due_date, date(2026, 4, 24), "30 days")
+
 
 class TestRecoveryActions(ChorusFollowupCase):
     def suspended_invoice(self):
