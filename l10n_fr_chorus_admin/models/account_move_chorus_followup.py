@@ -83,6 +83,8 @@ INTEREST_MARGIN = 8.0
 #: searches are whole days anyway).
 SYNC_OVERLAP = timedelta(hours=1)
 PARIS = "Europe/Paris"
+#: Status changes applied per transaction by the cron.
+COMMIT_EVERY = 100
 
 
 def _parse_moment(value):
@@ -515,7 +517,12 @@ class AccountMove(models.Model):
             if not move:
                 continue
             try:
-                changed += move._chorus_apply_status(item, client)
+                applied = move._chorus_apply_status(item, client)
+                changed += applied
+                if applied and changed % COMMIT_EVERY == 0 and can_commit(self.env):
+                    # Applying a status twice changes nothing: a crash after
+                    # this only makes the next run read these pages again.
+                    self.env.cr.commit()  # pylint: disable=invalid-commit
             except ChorusProError as error:
                 failed = True
                 _logger.info(

@@ -81,13 +81,19 @@ class ChorusFollowupCase(ChorusInvoiceCase):
 
 class TestFlowFollowup(ChorusFollowupCase):
     def test_a_pending_flow_then_integrated(self):
+        self.sandbox_admin("config", {"flow_polls_before_final": 3})
         move = self.make_invoice()
         self.send()
         deposit = move.chorus_deposit_id
-        self.follow()
-        self.assertEqual(move.chorus_state, "deposited", "the flow is still pending")
-        self.assertEqual(deposit.flow_status, "IN_TRAITE_SE_CPP")
-        self.assertEqual(deposit.state, "pending")
+        for pending in (
+            "IN_TRAITE_SE_CPP",
+            "IN_EN_ATTENTE_TRAITEMENT_CPP",
+            "IN_EN_COURS_TRAITEMENT_CPP",
+        ):
+            self.follow()
+            self.assertEqual(move.chorus_state, "deposited", "the flow is pending")
+            self.assertEqual(deposit.flow_status, pending)
+            self.assertEqual(deposit.state, "pending")
         self.follow()
         self.assertEqual(deposit.state, "integrated")
         self.assertEqual(deposit.flow_status, "IN_INTEGRE")
@@ -97,36 +103,40 @@ class TestFlowFollowup(ChorusFollowupCase):
         self.assertTrue(move.chorus_identifier)
         self.assertLogged(move, "integrated the invoice")
         self.assertEqual(move.chorus_status_ids.status, "DEPOSEE")
-        self.assertEqual(self.calls(REPORT), 2)
+        self.assertEqual(self.calls(REPORT), 4)
         self.assertEqual(self.calls(HISTORY), 0)
 
     def test_a_flow_rejected_as_a_whole_can_be_sent_again(self):
-        move = self.make_invoice()
-        self.send()
-        first_flow = move.chorus_flow_number
-        self.sandbox_admin(
-            f"flows/{first_flow}/complete",
-            {
-                "etatCourantDepotFlux": "IN_REJETE",
-                "listeErreurTechnique": [
+        for status in ("IN_REJETE", "QP_IRRECEVABLE"):
+            with self.subTest(status=status):
+                move = self.make_invoice()
+                self.send()
+                first_flow = move.chorus_flow_number
+                self.sandbox_admin(
+                    f"flows/{first_flow}/complete",
                     {
-                        "codeErreur": "F01",
-                        "libelleErreur": "Fichier illisible",
-                        "natureErreur": "REJET",
-                    }
-                ],
-            },
-        )
-        self.follow()
-        self.assertEqual(move.chorus_state, "error")
-        self.assertIn("Fichier illisible", move.chorus_error)
-        self.assertEqual(move.chorus_deposit_id.state, "rejected")
-        self.activity(move, "Chorus Pro: invoice not sent")
-        # Once fixed, the user sends it again: never stuck.
-        move.action_chorus_retry()
-        self.send()
-        self.assertEqual(move.chorus_state, "deposited")
-        self.assertNotEqual(move.chorus_flow_number, first_flow)
+                        "etatCourantDepotFlux": status,
+                        "listeErreurTechnique": [
+                            {
+                                "codeErreur": "F01",
+                                "libelleErreur": "Fichier illisible",
+                                "natureErreur": "REJET",
+                            }
+                        ],
+                    },
+                )
+                self.follow()
+                self.assertEqual(move.chorus_state, "error")
+                self.assertIn("Fichier illisible", move.chorus_error)
+                self.assertIn(status, move.chorus_error)
+                self.assertEqual(move.chorus_deposit_id.state, "rejected")
+                self.assertEqual(move.chorus_deposit_id.flow_status, status)
+                self.activity(move, "Chorus Pro: invoice not sent")
+                # Once fixed, the user sends it again: never stuck.
+                move.action_chorus_retry()
+                self.send()
+                self.assertEqual(move.chorus_state, "deposited")
+                self.assertNotEqual(move.chorus_flow_number, first_flow)
 
     def test_an_incident_sends_the_flow_again_by_itself(self):
         move = self.make_invoice()
