@@ -56,5 +56,34 @@ registry.category("web_tour.tours").add("chorus_accounting_dashboard", {
             content: "Only the overdue invoice is left",
             trigger: ".o_pivot th:contains('Mairie de Démoville')",
         },
+        {
+            content: "List the invoices",
+            trigger: "button.o_switch_view.o_list",
+            run: "click",
+        },
+        {
+            content: "Open the overdue invoice",
+            trigger: ".o_data_row:first .o_data_cell:contains('CHORUS/TOUR/0001')",
+            run: "click",
+        },
+        {
+            content: "Open its Chorus Pro page",
+            trigger: ".o_notebook a.nav-link:contains('Chorus Pro')",
+            run: "click",
+        },
+        {
+            content: "The page shows the status, the legal due date and the lateness",
+            trigger: ".o_field_widget[name='chorus_legal_due_date']:contains('04/01/2026')",
+        },
+        {
+            trigger: ".o_field_widget[name='chorus_status']:contains('MISE_A_DISPOSITION')",
+        },
+        {
+            trigger: ".o_field_widget[name='chorus_late_interest']",
+        },
+        {
+            content: "and the way to claim the interest",
+            trigger: "button[name='action_chorus_create_claim']",
+        },
     ],
 });
