@@ -5,6 +5,7 @@ from odoo import fields
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user
 from odoo.tools import mute_logger
+from odoo.tools.safe_eval import safe_eval
 
 from ..chorus_pro.client import ChorusProClient
 from ..chorus_pro.sandbox.fixtures import (
@@ -612,6 +613,24 @@ class TestLatePayment(ChorusFollowupCase):
         self.pay(on_time, date(2025, 6, 30))
         self.assertEqual(on_time.chorus_days_late, 0)
         self.assertEqual(on_time.chorus_late_indemnity, 0)
+
+    def test_average_payment_delay_per_customer_counts_paid_invoices(self):
+        for due, paid in (
+            (date(2025, 6, 30), date(2025, 6, 20)),
+            (date(2025, 6, 30), date(2025, 7, 10)),
+        ):
+            self.pay(self.late_invoice(due), paid)
+        self.late_invoice(date(2025, 6, 30))  # not paid: no delay yet
+        action = self.env.ref("l10n_fr_chorus_admin.action_chorus_payment_delay")
+        domain = safe_eval(action.domain) + [
+            ("commercial_partner_id", "=", self.town_hall.id)
+        ]
+        [(partner, delay, count)] = self.Move._read_group(
+            domain, ["commercial_partner_id"], ["chorus_payment_delay:avg", "__count"]
+        )
+        self.assertEqual(partner, self.town_hall)
+        self.assertEqual(count, 2)
+        self.assertEqual(delay, 30)  # (20 + 40) / 2, the unpaid one left out
 
     def test_an_accountant_enters_a_new_rate(self):
         self.env["chorus.ecb.rate"].create({"date_from": "2026-01-01", "rate": 1.90})

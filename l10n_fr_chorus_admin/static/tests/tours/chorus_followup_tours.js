@@ -40,10 +40,6 @@ registry.category("web_tour.tours").add("chorus_accounting_dashboard", {
             trigger: ".o_pivot th:contains('Mairie de Démoville')",
         },
         {
-            content: "with the average payment delay",
-            trigger: ".o_pivot th:contains('Payment delay (days)')",
-        },
-        {
             content: "Filter the overdue invoices",
             trigger: ".o_searchview_dropdown_toggler",
             run: "click",
