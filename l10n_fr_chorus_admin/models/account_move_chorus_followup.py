@@ -249,6 +249,7 @@ class AccountMove(models.Model):
     @api.depends(
         "chorus_legal_due_date",
         "chorus_state",
+        "chorus_claim_origin_id",
         "chorus_payment_date",
         "amount_total",
         "payment_state",
@@ -281,6 +282,7 @@ class AccountMove(models.Model):
         if (
             not due
             or self.move_type != "out_invoice"
+            or self.chorus_claim_origin_id
             or self.chorus_state in ("suspended", "rejected", "cancelled")
         ):
             return values
@@ -707,7 +709,8 @@ class AccountMove(models.Model):
         self.ensure_one()
         days = self.commercial_partner_id.chorus_max_payment_days
         self.chorus_available_date = available
-        if days:
+        # Credit notes are not paid by the buyer: no payment period.
+        if days and self.move_type == "out_invoice":
             self._chorus_set_legal_due_date(available + timedelta(days=days))
 
     def _chorus_suspension_open(self):
@@ -894,6 +897,14 @@ class AccountMove(models.Model):
         late invoice; the claim goes to Chorus Pro as any invoice once
         confirmed."""
         self.ensure_one()
+        if self.chorus_claim_origin_id:
+            raise UserError(
+                self.env._(
+                    "%(invoice)s is itself a late-payment claim: it bears no "
+                    "late-payment interest.",
+                    invoice=self.name,
+                )
+            )
         if self.move_type != "out_invoice" or not self.chorus_days_late:
             raise UserError(
                 self.env._("%(invoice)s is not paid late.", invoice=self.name)

@@ -656,6 +656,10 @@ class TestLatePayment(ChorusFollowupCase):
         self.assertAlmostEqual(claim.amount_total, 50.01)
         with self.assertRaises(UserError):
             move.action_chorus_create_claim()
+        claim.write({"chorus_legal_due_date": date(2025, 8, 1)})
+        self.assertFalse(claim.chorus_days_late, "a claim bears no interest itself")
+        with self.assertRaises(UserError):
+            claim.action_chorus_create_claim()
         claim.action_post()
         self.assertEqual(claim.chorus_state, "to_send")
         self.send()
