@@ -2,8 +2,11 @@ from . import account_edi_xml_cii_facturx
 from . import account_edi_xml_ubl_bis3
 from . import account_move
 from . import account_move_chorus_document
+from . import account_move_chorus_followup
 from . import account_move_send
+from . import chorus_ecb_rate
 from . import chorus_pro_deposit
+from . import chorus_pro_invoice_status
 from . import chorus_pro_service
 from . import ir_model_fields_selection
 from . import payment_provider

@@ -118,6 +118,17 @@ class AccountMove(models.Model):
             # Precommit hooks run after the transaction's last flush.
             self.env.flush_all()
 
+    def _chorus_keep_off(self):
+        """Never send these invoices (e.g. a credit note cancelling an invoice
+        Chorus Pro rejected): out of the queue, marks pending in this
+        transaction included."""
+        pending = self.env.cr.precommit.data.get(PENDING_MARKS)
+        if pending:
+            pending.difference_update(self.ids)
+        self.filtered(lambda move: move.chorus_state == "to_send").write(
+            {"chorus_state": False}
+        )
+
     def _chorus_mark_to_send(self, manual=False):
         """Mark the invoices to send and wake the sending cron. No HTTP here.
 

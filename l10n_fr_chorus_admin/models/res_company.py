@@ -112,6 +112,13 @@ class ResCompany(models.Model):
         string="Remind of the password expiry",
         help="Users e-mailed 15 days before the technical password expires.",
     )
+    chorus_followup_sync_date = fields.Datetime(
+        "Last Chorus Pro status synchronisation",
+        readonly=True,
+        copy=False,
+        help="The next follow-up asks Chorus Pro for the invoices whose status "
+        "changed since then.",
+    )
 
     # Credentials ------------------------------------------------------------
 

@@ -11,3 +11,5 @@ from . import test_send_and_print
 from . import test_transmission
 from . import test_transmission_deposit
 from . import test_translation
+from . import test_followup
+from . import test_followup_tours

@@ -190,3 +190,60 @@ def test_engagements_can_be_added(client, admin):
     assert client.search_engagements("2100000001", SUPPLIER.id) == []
     admin.post("engagements", {"numeroEngagementJuridique": "2100000001"})
     assert len(client.search_engagements("2100000001", SUPPLIER.id)) == 1
+
+
+def test_admin_forces_a_failed_flow(client, deposit, admin):
+    report = deposit(
+        SYNTAX_CII, [SampleInvoice("INC-1", PUBLIC_BODY.siret)], final=False
+    )
+    number = report["numeroFluxDepot"]
+    admin.post(
+        f"flows/{number}/complete",
+        {"etatCourantDepotFlux": "IN_EMBALLE"},
+        expect=400,
+    )
+    admin.post(
+        f"flows/{number}/complete",
+        {
+            "etatCourantDepotFlux": "IN_INCIDENTE",
+            "listeErreurTechnique": [
+                {"codeErreur": "T1", "libelleErreur": "Panne", "natureErreur": "REJET"}
+            ],
+        },
+    )
+    report = client.get_flow_report(number)
+    assert report["etatCourantDepotFlux"] == "IN_INCIDENTE"
+    assert report["listeErreurTechnique"][0]["libelleErreur"] == "Panne"
+    # Nothing was integrated, and the number may be deposited again.
+    assert client.search_invoices(invoice_number="INC-1") == []
+    again = deposit(SYNTAX_CII, [SampleInvoice("INC-1", PUBLIC_BODY.siret)])
+    assert again["etatCourantDepotFlux"] == "IN_INTEGRE"
+    admin.post(
+        f"flows/{number}/complete", {"etatCourantDepotFlux": "IN_REJETE"}, expect=400
+    )
+
+
+def test_admin_reaches_the_optional_statuses(client, deposit, admin):
+    deposit(SYNTAX_CII, [SampleInvoice("OPT-1", PUBLIC_BODY.siret)])
+    [invoice] = client.search_invoices(invoice_number="OPT-1")
+    invoice_id = invoice["identifiantFactureCPP"]
+    admin.advance(invoice_id, "PRISE_EN_COMPTE_DESTINATAIRE")
+    admin.advance(invoice_id, "COMPTABILISEE")
+    codes = [
+        entry["histoStatutCode"]
+        for entry in client.get_invoice_history(invoice_id)["historiquesDesStatuts"][
+            "histoStatut"
+        ]
+    ]
+    assert codes == [
+        "DEPOSEE",
+        "EN_COURS_ACHEMINEMENT",
+        "MISE_A_DISPOSITION",
+        "PRISE_EN_COMPTE_DESTINATAIRE",
+        "SERVICE_FAIT",
+        "MANDATEE",
+        "COMPTABILISEE",
+    ]
+    admin.advance(invoice_id, "MISE_EN_PAIEMENT")
+    changed = client.search_invoices(statuses=["MISE_EN_PAIEMENT"])
+    assert [i["numeroFacture"] for i in changed] == ["OPT-1"]

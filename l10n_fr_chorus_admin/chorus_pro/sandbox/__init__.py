@@ -71,7 +71,11 @@ Admin API (no authentication; JSON in and out):
                                                 ``seed``
 ``POST /_sandbox/tokens/expire``                expire every token issued
 ``GET  /_sandbox/flows``                        every flow's report
-``POST /_sandbox/flows/<numero>/complete``      make a flow final now
+``POST /_sandbox/flows/<numero>/complete``      make a flow final now; body
+                                                ``{"etatCourantDepotFlux": s,
+                                                "listeErreurTechnique": [...]}``
+                                                forces the outcome (a failed
+                                                one integrates nothing)
 ``POST /_sandbox/flows/complete``               make every pending flow final
 ``GET  /_sandbox/invoices``                     every integrated invoice
 ``POST /_sandbox/invoices/advance``             ``{"identifiantFactureCPP": id``
@@ -79,7 +83,12 @@ Admin API (no authentication; JSON in and out):
                                                 "statut": s, "commentaire": c,
                                                 "dateHeure": iso}``: move an
                                                 invoice (intermediate statuses
-                                                of the usual path recorded)
+                                                of the usual path recorded;
+                                                the optional
+                                                ``PRISE_EN_COMPTE_DESTINATAIRE``,
+                                                ``MISE_A_DISPOSITION_COMPTABLE``
+                                                and ``COMPTABILISEE`` only when
+                                                asked for)
 ``POST /_sandbox/engagements``                  ``{"numeroEngagementJuridique":
                                                 n, "siretAcheteur": s}``: add a
                                                 known engagement number

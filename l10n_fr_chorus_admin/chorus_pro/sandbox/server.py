@@ -362,7 +362,7 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
             and action.endswith("/complete")
             and method == "POST"
         ):
-            return state.complete_flow(action[len("flows/") : -len("/complete")])
+            return state.complete_flow(action[len("flows/") : -len("/complete")], body)
         if action == "engagements" and method == "POST":
             return state.add_engagement(body)
         return None

@@ -91,6 +91,19 @@ AUTO_PATH = (
     st.INVOICE_PAYMENT_ORDERED,
     st.INVOICE_PAID,
 )
+#: Every step of the usual path the admin API may move an invoice to: the
+#: automatic ones and the optional steps some buyers report.
+ADMIN_PATH = (
+    st.INVOICE_DEPOSITED,
+    st.INVOICE_ROUTING,
+    st.INVOICE_MADE_AVAILABLE,
+    st.INVOICE_TAKEN_OVER,
+    st.INVOICE_SERVICE_DONE,
+    st.INVOICE_PAYMENT_ORDERED,
+    st.INVOICE_MADE_AVAILABLE_ACCOUNTING,
+    st.INVOICE_ACCOUNTED,
+    st.INVOICE_PAID,
+)
 #: Where each exceptional status may come from: any status that is not final.
 EXCEPTION_STATUSES = (
     st.INVOICE_SUSPENDED,
@@ -663,12 +676,47 @@ class SandboxState:
             invoice.history.append((st.INVOICE_DEPOSITED, flow.deposited_at, ""))
             self.invoices[invoice.id] = invoice
 
-    def complete_flow(self, number):
+    def complete_flow(self, number, body=None):
+        """Make a flow final now. ``body`` may force the outcome:
+        ``etatCourantDepotFlux`` (a final flow status) and, for a failed one,
+        ``listeErreurTechnique`` (``[{"codeErreur", "libelleErreur",
+        "natureErreur"}]``). A failed flow integrates none of its invoices and
+        frees their numbers, as Chorus Pro does."""
+        body = body or {}
         with self.lock:
             flow = self.flows.get(number)
             if flow is None:
                 raise KeyError(number)
-            if not st.is_final_flow_status(flow.status):
+            forced = body.get("etatCourantDepotFlux")
+            errors = body.get("listeErreurTechnique")
+            if forced is not None and not st.is_final_flow_status(forced):
+                raise ValueError(f"{forced!r} is not a final flow status")
+            if errors is not None and not (
+                isinstance(errors, list)
+                and all(isinstance(error, dict) for error in errors)
+            ):
+                raise TypeError("listeErreurTechnique must be a list of objects")
+            if st.is_final_flow_status(flow.status):
+                if forced:
+                    raise ValueError(f"flow {number} is already final ({flow.status})")
+            elif forced and st.is_failed_flow_status(forced):
+                for parsed, _buyer, _service in flow.accepted:
+                    self.live_numbers.pop(
+                        (fixtures.SUPPLIER.siret, parsed.number), None
+                    )
+                flow.accepted = []
+                flow.final_status = forced
+                flow.technical_errors = list(errors or []) or [
+                    {
+                        "codeErreur": "TECH",
+                        "libelleErreur": "Incident technique lors du traitement",
+                        "natureErreur": "REJET",
+                    }
+                ]
+                self._finalize(flow)
+            else:
+                if forced:
+                    flow.final_status = forced
                 self._finalize(flow)
             return {"numeroFluxDepot": number, "etatCourantDepotFlux": flow.status}
 
@@ -715,7 +763,7 @@ class SandboxState:
                 and invoice.status == st.INVOICE_SUSPENDED
             ):
                 invoice.set_status(target, when, comment)
-            elif target in AUTO_PATH:
+            elif target in ADMIN_PATH:
                 if (
                     target == st.INVOICE_PAID
                     and invoice.buyer.payment_status_not_reported
@@ -724,13 +772,15 @@ class SandboxState:
                 current = invoice.status
                 if current == st.INVOICE_COMPLETED:
                     current = st.INVOICE_ROUTING
-                if current not in AUTO_PATH:
+                if current not in ADMIN_PATH:
                     raise ValueError(f"cannot go from {invoice.status} to {target}")
-                start, end = AUTO_PATH.index(current), AUTO_PATH.index(target)
+                start, end = ADMIN_PATH.index(current), ADMIN_PATH.index(target)
                 if end <= start:
                     raise ValueError(f"{target} is not after {invoice.status}")
-                for status in AUTO_PATH[start + 1 : end]:
-                    invoice.set_status(status, when)
+                # Optional steps are recorded only when asked for.
+                for status in ADMIN_PATH[start + 1 : end]:
+                    if status in AUTO_PATH:
+                        invoice.set_status(status, when)
                 invoice.set_status(target, when, comment)
             else:
                 raise ValueError(f"unknown or unreachable status {target!r}")

@@ -1,0 +1,82 @@
+from datetime import date
+
+from odoo.tests import HttpCase, new_test_user, tagged
+
+from odoo.addons.account.tests.common import AccountTestInvoicingHttpCommon
+
+from .common import TOWN_HALL_SIRET
+
+
+@tagged("post_install", "-at_install")
+class TestFollowupTours(AccountTestInvoicingHttpCommon, HttpCase):
+    """The customer's portal view of its invoices and the accounting dashboard,
+    in a browser."""
+
+    @classmethod
+    @AccountTestInvoicingHttpCommon.setup_country("fr")
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env.ref("base.user_admin").write(
+            {
+                "company_id": cls.env.company.id,
+                "company_ids": [(4, cls.env.company.id)],
+                "tz": "Europe/Paris",
+                "lang": "en_US",
+            }
+        )
+        cls.town_hall = cls.env["res.partner"].create(
+            {
+                "name": "Mairie de Démoville",
+                "is_company": True,
+                "siret": TOWN_HALL_SIRET,
+                "chorus_is_public": True,
+                "chorus_buyer_category": "local",
+            }
+        )
+        contact = cls.env["res.partner"].create(
+            {
+                "name": "Service comptable",
+                "parent_id": cls.town_hall.id,
+                "email": "compta@demoville.example",
+            }
+        )
+        cls.portal_user = new_test_user(
+            cls.env,
+            "chorus_portal",
+            groups="base.group_portal",
+            partner_id=contact.id,
+            password="chorus_portal",
+        )
+        cls.invoices = cls.env["account.move"]
+        for state, due in (("available", date(2026, 4, 1)), ("paid", False)):
+            move = cls.init_invoice(
+                "out_invoice",
+                partner=cls.town_hall,
+                amounts=[1000.0],
+                taxes=cls.tax_sale_a,
+            )
+            move.name = f"CHORUS/TOUR/000{len(cls.invoices) + 1}"
+            move.action_post()
+            values = {"chorus_state": state, "chorus_status": "MISE_A_DISPOSITION"}
+            if due:
+                values.update(
+                    chorus_available_date=date(2026, 3, 2), chorus_legal_due_date=due
+                )
+            else:
+                values.update(
+                    chorus_status="MISE_EN_PAIEMENT",
+                    chorus_available_date=date(2019, 1, 3),
+                    chorus_legal_due_date=date(2099, 1, 1),
+                )
+            move.write(values)
+            cls.invoices |= move
+
+    def test_portal_invoices(self):
+        self.start_tour("/my/invoices", "chorus_portal_invoices", login="chorus_portal")
+
+    def test_accounting_dashboard(self):
+        self.start_tour(
+            "/odoo/action-l10n_fr_chorus_admin.action_chorus_invoice_analysis",
+            "chorus_accounting_dashboard",
+            login="admin",
+        )
