@@ -353,9 +353,10 @@ def send_all(env, batch_size):
     return time.perf_counter() - started, done
 
 
-def measure_throughput(world, syntax, size, batch_size, timers, sandbox):
+def measure_throughput(world, syntax, size, batch_size, timers, sandbox, per_flow=1):
     env = world["env"]
     world["company"].chorus_syntax = syntax
+    world["company"].chorus_invoices_per_flow = per_flow
     stop_sending(env)
     # Warm-up: the validation process starts and compiles its stylesheets, the
     # client gets its token, the report engine its templates.
@@ -371,6 +372,7 @@ def measure_throughput(world, syntax, size, batch_size, timers, sandbox):
         states[move.chorus_state] = states.get(move.chorus_state, 0) + 1
     return {
         "syntax": syntax,
+        "per_flow": per_flow,
         "size": size,
         "seconds": seconds,
         "done": done,
@@ -470,7 +472,7 @@ def print_throughput(runs, batch_size, capped):
         " real HTTP to the sandbox"
     )
     header = (
-        f"   {'syntax':9} {'invoices':>8} {'seconds':>8} {'inv/s':>7} "
+        f"   {'syntax':9} {'flow':>4} {'invoices':>8} {'seconds':>8} {'inv/s':>7} "
         f"{'build':>6} {'valid.':>6} {'deposit':>7} {'(http)':>6} "
         f"{'checks':>6} {'other':>6}  deposited"
     )
@@ -486,7 +488,7 @@ def print_throughput(runs, batch_size, capped):
         other = 100 * (run["seconds"] - known) / run["seconds"]
         states = ", ".join(f"{k}: {v}" for k, v in run["states"].items() if k)
         print(
-            f"   {SYNTAX_NAMES[run['syntax']]:9} {run['size']:8d} "
+            f"   {SYNTAX_NAMES[run['syntax']]:9} {run['per_flow']:4d} {run['size']:8d} "
             f"{run['seconds']:8.1f} {rate(run['size'], run['seconds']):7.1f} "
             f"{share['build']:5.0f}% {share['validate']:5.0f}% "
             f"{share['deposit']:6.0f}% {share['http']:5.0f}% "
@@ -496,16 +498,29 @@ def print_throughput(runs, batch_size, capped):
         )
     by_syntax = {}
     for run in runs:
-        by_syntax.setdefault(run["syntax"], []).append(run)
-    for syntax, items in by_syntax.items():
+        by_syntax.setdefault((run["syntax"], run["per_flow"]), []).append(run)
+    for (syntax, per_flow), items in by_syntax.items():
         if len(items) >= 2:
             small, large = items[0], items[-1]
             ratio = rate(large["size"], large["seconds"]) / rate(
                 small["size"], small["seconds"]
             )
             print(
-                f"   {SYNTAX_NAMES[syntax]}: inv/s at {large['size']} / at "
-                f"{small['size']}: {ratio:.2f}"
+                f"   {SYNTAX_NAMES[syntax]}, {per_flow} per flow: inv/s at "
+                f"{large['size']} / at {small['size']}: {ratio:.2f}"
+            )
+    singles = {
+        (run["syntax"], run["size"]): run for run in runs if run["per_flow"] == 1
+    }
+    for run in runs:
+        single = singles.get((run["syntax"], run["size"]))
+        if single and run["per_flow"] > 1:
+            ratio = rate(run["size"], run["seconds"]) / rate(
+                single["size"], single["seconds"]
+            )
+            print(
+                f"   {SYNTAX_NAMES[run['syntax']]}, {run['size']} invoices: inv/s "
+                f"in flows of {run['per_flow']} / one per flow: {ratio:.2f}"
             )
     print(
         "   Split in % of the wall time: build = _chorus_build_document (PDF "
@@ -556,6 +571,12 @@ def parse_args():
         "--rounds", type=int, default=2, help="posting rounds (best kept)"
     )
     parser.add_argument("--batch-size", type=int, default=50, help="cron batch")
+    parser.add_argument(
+        "--per-flow",
+        default="1",
+        help="invoices per flow, comma separated (e.g. 1,25: single-invoice "
+        "flows against .tar.gz flows of 25, in the same run)",
+    )
     parser.add_argument("--query-batches", help="two send batches (default 10,100)")
     parser.add_argument(
         "--facturx-full",
@@ -576,6 +597,7 @@ def parse_args():
     args.sizes = [int(size) for size in args.sizes.split(",")]
     args.syntaxes = [syntax.strip() for syntax in args.syntaxes.split(",")]
     args.query_batches = [int(size) for size in args.query_batches.split(",")]
+    args.per_flow = [int(value) for value in args.per_flow.split(",")]
     return args
 
 
@@ -619,11 +641,18 @@ def main():
                         if size > FACTURX_CAP:
                             capped = True
                             continue
-                    runs.append(
-                        measure_throughput(
-                            world, syntax, size, args.batch_size, timers, admin
+                    for per_flow in args.per_flow:
+                        runs.append(
+                            measure_throughput(
+                                world,
+                                syntax,
+                                size,
+                                args.batch_size,
+                                timers,
+                                admin,
+                                per_flow,
+                            )
                         )
-                    )
             if not args.posting_only:
                 queries = measure_queries(world, args.query_batches)
             facts_end = machine_facts(env)
