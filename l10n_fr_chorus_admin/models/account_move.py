@@ -633,6 +633,15 @@ class AccountMove(models.Model):
         self.write({"chorus_state": False})
         self._chorus_mark_to_send()
 
+    @api.depends("chorus_state")
+    def _compute_show_reset_to_draft_button(self):
+        # Hidden once Chorus Pro may hold the invoice (button_draft refuses).
+        result = super()._compute_show_reset_to_draft_button()
+        for move in self:
+            if move.chorus_state not in (False, "to_send", "error"):
+                move.show_reset_to_draft_button = False
+        return result
+
     def button_draft(self):
         # A document Chorus Pro may hold cannot change any more: the way out is
         # a credit note. One not sent yet simply stops being sent.

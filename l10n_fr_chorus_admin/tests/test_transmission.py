@@ -131,7 +131,9 @@ class TestTransmissionTrigger(ChorusInvoiceCase):
         self.assertFalse(move.chorus_state, "a draft is not sent")
         self.post(move)
         self.assertEqual(move.chorus_state, "to_send", "posted again: sent")
+        self.assertTrue(move.show_reset_to_draft_button)
         move.chorus_state = "deposited"
+        self.assertFalse(move.show_reset_to_draft_button, "the button is hidden")
         with self.assertRaises(UserError) as error:
             move.button_draft()
         self.assertIn("credit note", str(error.exception))
