@@ -65,6 +65,8 @@
     "demo": [
         "demo/chorus_pro_demo.xml",
         "demo/chorus_mandate_demo.xml",
+        "demo/chorus_users_demo.xml",
+        "demo/chorus_followup_demo.xml",
     ],
     "uninstall_hook": "uninstall_hook",
     "installable": True,
