@@ -46,6 +46,7 @@
         "views/chorus_pro_deposit_views.xml",
         "views/account_move_views.xml",
         "views/account_move_followup_views.xml",
+        "views/account_move_guidance_views.xml",
         "views/chorus_ecb_rate_views.xml",
         "views/account_portal_templates.xml",
         "report/chorus_mandate_report.xml",

@@ -38,8 +38,9 @@ LOGINS = [
 
 TRY_FIRST = """\
 What to try first:
- 1. As comptable: Invoicing > Customers > Chorus Pro follow-up: an invoice in
-    every Chorus Pro state. Open the suspended one (Université de Démo) and
+ 1. As comptable: Invoicing > Customers > Chorus Pro follow-up: the invoices
+    awaiting payment (remove the filter for the paid, rejected and stopped
+    ones). Open the suspended one (Université de Démo) and
     click 'Complete on Chorus Pro'; open the overdue ministry invoice and click
     'Claim late-payment interest'.
  2. Open the invoice in Error (Mairie de Démoville): its Chorus Pro page says

@@ -50,7 +50,7 @@ SHOTS = [
         "settings.png",
         "admin",
         "/odoo/action-account.action_account_config",
-        [("scroll", "#chorus_pro_settings")],
+        [("scroll", "#chorus_pro_connection")],
         "the Chorus Pro settings of the company",
     ),
     (
