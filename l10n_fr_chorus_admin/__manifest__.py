@@ -64,6 +64,7 @@
         ],
     },
     "demo": [
+        "demo/chorus_company_demo.xml",
         "demo/chorus_pro_demo.xml",
         "demo/chorus_mandate_demo.xml",
         "demo/chorus_users_demo.xml",

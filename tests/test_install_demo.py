@@ -61,6 +61,7 @@ def test_install_with_demo_data(odoo_server, db_name):
     _check_public_customers_story(db)
     _check_invoices_story(db)
     _check_demo_users(db)
+    _check_mandate_approval(db)
     assert odoo_server.log_problems() == []
 
 
@@ -183,6 +184,34 @@ def _check_invoices_story(db):
             "MISE_A_DISPOSITION",
             "SUSPENDUE",
         ]
+
+
+def _check_mandate_approval(db):
+    """The approver approves the signed mandate of the hospital's order: its
+    invoice is posted, taxed and queued for Chorus Pro."""
+    approver = db.as_user("approbateur", "approbateur")
+    _model, order = db.ref(f"{ADDON}.sale_order_demo_mandate_received")
+    action = approver.execute("sale.order", "action_chorus_approve_mandate", [order])
+    approver.execute(
+        "chorus.mandate.approval.wizard",
+        "write",
+        [action["res_id"]],
+        {"engagement_number": "EJ-CH-2026-0200", "service_code": "PHARMACIE"},
+    )
+    approver.execute(
+        "chorus.mandate.approval.wizard", "action_approve", [action["res_id"]]
+    )
+    invoices = db.execute(
+        "account.move",
+        "search_read",
+        [("line_ids.sale_line_ids.order_id", "=", order)],
+        fields=["state", "amount_tax", "chorus_state", "buyer_reference"],
+    )
+    assert len(invoices) == 1
+    assert invoices[0]["state"] == "posted"
+    assert invoices[0]["amount_tax"] > 0
+    assert invoices[0]["buyer_reference"] == "PHARMACIE"
+    assert invoices[0]["chorus_state"] == "to_send"
 
 
 def _check_demo_users(db):

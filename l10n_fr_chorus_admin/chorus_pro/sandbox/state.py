@@ -830,6 +830,7 @@ class SandboxState:
                     status=st.INVOICE_DEPOSITED,
                     status_at=item["deposited_at"],
                 )
+                invoice.history.append((st.INVOICE_DEPOSITED, invoice.deposited_at, ""))
                 for status, when, comment in item["history"]:
                     invoice.set_status(status, when, comment or "")
                 self.invoices[invoice.id] = invoice
