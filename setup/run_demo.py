@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
 """Start the demo: the local Chorus Pro sandbox and Odoo 18 with the add-on.
 
-    python3 setup/run_demo.py [--db chorus_demo] [--port 8069] [--reset]
+    python3 setup/run_demo.py [--db chorus_demo] [--port 8069]
+                              [--sandbox-port 8899] [--reset]
 
 Creates the database (a French company, with demo data) when it does not
 exist, otherwise updates the add-on in it; starts the Chorus Pro sandbox on
-http://127.0.0.1:8899, where the demo company's Chorus Pro settings point; then
-serves Odoo on http://localhost:PORT until Ctrl-C, which stops both.
+http://127.0.0.1:8899, where the demo company's Chorus Pro settings point, and
+loads into it the invoices the database has on Chorus Pro; then serves Odoo on
+http://localhost:PORT until Ctrl-C, which stops both.
 """
 
 import argparse
+import datetime
 import subprocess
 import sys
 from pathlib import Path
@@ -24,9 +27,52 @@ import odoo_env  # noqa: E402
 # The demo data sets this address as the company's Chorus Pro URL.
 SANDBOX_PORT = 8899
 
+# Demo users (login = password), created by demo/chorus_users_demo.xml.
 LOGINS = [
-    ("administrator", "admin", "admin"),
+    ("administrator", "admin", "configuration, automation, everything"),
+    ("salesperson", "commerciale", "quotations and mandate requests"),
+    ("mandate approver", "approbateur", "approves or refuses signed mandates"),
+    ("accountant", "comptable", "invoices, Chorus Pro follow-up, late payment"),
+    ("portal customer", "acheteur", "buyer of Mairie de Démoville (portal)"),
 ]
+
+TRY_FIRST = """\
+What to try first:
+ 1. As comptable: Invoicing > Customers > Chorus Pro follow-up: the invoices
+    awaiting payment (remove the filter for the paid, rejected and stopped
+    ones). Open the suspended one (Université de Démo) and
+    click 'Complete on Chorus Pro'; open the overdue ministry invoice and click
+    'Claim late-payment interest'.
+ 2. Open the invoice in Error (Mairie de Démoville): its Chorus Pro page says
+    what is missing. Set the Buyer reference (Other Info) to TECHNIQUE, then
+    'Send to Chorus Pro': the invoice is deposited on the sandbox within a
+    minute (scheduled action 'Chorus Pro: send invoices').
+ 3. As commerciale: Sales > Orders > Quotations: one order in every mandate
+    state; 'Send mandate request' on the Syndicat intercommunal's quotation.
+ 4. As approbateur: the Centre hospitalier's order has its signed form:
+    'Approve mandate' creates and posts the invoice, which goes to Chorus Pro.
+ 5. As acheteur (portal): My account > Invoices and Sales orders.
+ 6. Move an invoice on Chorus Pro and see it followed (hourly scheduled action
+    'Chorus Pro: follow deposited invoices', or 'Run manually'):
+      curl -X POST {sandbox}/_sandbox/invoices/advance \\
+           -d '{{"numeroFacture": "<number>", "statut": "MISE_EN_PAIEMENT"}}'
+"""
+
+LOAD_INVOICES = """
+SELECT m.id, m.name, m.move_type, m.chorus_identifier, m.chorus_status,
+       m.chorus_status_date, m.chorus_status_comment, p.siret,
+       m.buyer_reference, m.purchase_order_reference, m.contract_reference,
+       m.invoice_date, m.amount_untaxed, m.amount_total, m.amount_residual,
+       d.flow_number, COALESCE(d.deposit_date, m.create_date)
+  FROM account_move m
+  JOIN res_partner p ON p.id = m.commercial_partner_id
+  JOIN chorus_pro_deposit d ON d.id = m.chorus_deposit_id
+ WHERE m.chorus_identifier ~ '^[0-9]+$' AND d.flow_number IS NOT NULL
+"""
+LOAD_HISTORY = """
+SELECT move_id, status, date, comment FROM chorus_pro_invoice_status
+ WHERE move_id = ANY(%s) ORDER BY date, id
+"""
 
 CREATE_DATABASE = """
 import sys
@@ -65,10 +111,71 @@ def prepare_database(db, reset):
     )
 
 
+def _utc(value):
+    return value.replace(tzinfo=datetime.timezone.utc) if value else None
+
+
+def wire_sandbox(db, sandbox, fixtures):
+    """Point the demo company at this sandbox, and load into the sandbox the
+    invoices the database has on Chorus Pro (the demo story, and those sent in
+    earlier demo sessions), so that they can be read, completed, re-routed."""
+    import psycopg2  # noqa: PLC0415 (Odoo's requirement, checked by then)
+
+    with psycopg2.connect(dbname=db) as connection, connection.cursor() as cr:
+        cr.execute(
+            "UPDATE res_company SET chorus_base_url = %s"
+            " WHERE chorus_base_url LIKE 'http://127.0.0.1:%%'",
+            [sandbox.url],
+        )
+        cr.execute(LOAD_INVOICES)
+        rows = cr.fetchall()
+        cr.execute(LOAD_HISTORY, [[row[0] for row in rows]])
+        history = {}
+        for move_id, status, date, comment in cr.fetchall():
+            history.setdefault(move_id, []).append((status, _utc(date), comment))
+    connection.close()
+    items = []
+    for row in rows:
+        (move_id, number, move_type, identifier, status, status_date, comment,
+         siret, service, engagement, contract, invoice_date, untaxed, total,
+         residual, flow_number, deposited_at) = row  # fmt: skip
+        if not fixtures.structure_by_siret(siret or ""):
+            continue  # a buyer the sandbox does not know
+        steps = history.get(move_id) or []
+        if status and (not steps or steps[-1][0] != status):
+            steps.append((status, _utc(status_date) or _utc(deposited_at), comment))
+        items.append(
+            {
+                "id": identifier,
+                "number": number,
+                "invoice_type": "AVOIR" if move_type == "out_refund" else "FACTURE",
+                "buyer_siret": siret,
+                "service_code": service,
+                "engagement_number": engagement,
+                "market_number": contract,
+                "issue_date": invoice_date.isoformat() if invoice_date else "",
+                "total_excluding_tax": untaxed,
+                "total_including_tax": total,
+                "amount_due": residual,
+                "flow_number": flow_number,
+                "deposited_at": _utc(deposited_at),
+                # The sandbox records DEPOSEE itself.
+                "history": [step for step in steps if step[0] != "DEPOSEE"],
+            }
+        )
+    return sandbox.state.load_invoices(items)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--db", default="chorus_demo", help="database name")
     parser.add_argument("--port", type=int, default=8069, help="HTTP port of Odoo")
+    parser.add_argument(
+        "--sandbox-port",
+        type=int,
+        default=SANDBOX_PORT,
+        help="port of the Chorus Pro sandbox (the demo company is pointed at it)",
+    )
     parser.add_argument(
         "--reset", action="store_true", help="drop the database and start afresh"
     )
@@ -78,24 +185,28 @@ def main(argv=None):
     odoo_env.ensure_requirements(odoo_env.ROOT / "requirements.txt")
     prepare_database(args.db, args.reset)
 
-    from chorus_pro.sandbox import SandboxServer  # noqa: PLC0415 (after requirements)
+    # After the requirements check.
+    from chorus_pro.sandbox import SandboxServer, fixtures  # noqa: PLC0415
 
     try:
-        sandbox = SandboxServer(port=SANDBOX_PORT).start()
+        sandbox = SandboxServer(port=args.sandbox_port).start()
     except OSError as error:
-        sys.exit(f"Cannot start the Chorus Pro sandbox on port {SANDBOX_PORT}: {error}")
+        sys.exit(
+            f"Cannot start the Chorus Pro sandbox on port {args.sandbox_port}: {error}"
+        )
+    loaded = wire_sandbox(args.db, sandbox, fixtures)
 
     url = f"http://localhost:{args.port}"
     print("\n" + "=" * 72)
     print(f"Odoo with {odoo_env.ADDON} and demo data: {url}/odoo?db={args.db}")
-    for role, login, password in LOGINS:
-        print(f"  {role:<16} login {login!r:<12} password {password!r}")
-    print(f"Chorus Pro sandbox: {sandbox.url} (state: {sandbox.url}/_sandbox/stats)")
-    print("Try first: Contacts > Mairie de Démoville > Public administration >")
+    print("Logins (the password is the login):")
+    for role, login, what in LOGINS:
+        print(f"  {role:<17} {login:<12} {what}")
     print(
-        "'Look up on Chorus Pro'; Invoicing > Configuration > Settings > Chorus Pro >"
+        f"Chorus Pro sandbox: {sandbox.url} ({loaded} invoices of the database "
+        f"loaded; state: {sandbox.url}/_sandbox/stats)"
     )
-    print("'Test connection'.")
+    print(TRY_FIRST.format(sandbox=sandbox.url), end="")
     print("Ctrl-C stops the demo (Odoo and the sandbox).")
     print("=" * 72 + "\n", flush=True)
     server = odoo_env.odoo_command(

@@ -11,7 +11,22 @@ ADDON_DIR = Path(__file__).resolve().parent.parent / ADDON
 if str(ADDON_DIR) not in sys.path:
     sys.path.append(str(ADDON_DIR))
 
-from chorus_pro.sandbox import SandboxServer  # noqa: E402
+from chorus_pro.sandbox import SandboxServer, fixtures  # noqa: E402
+
+sys.path.insert(0, str(ADDON_DIR.parent / "setup"))
+import run_demo  # noqa: E402
+
+# Every Chorus Pro state the demo story shows, one invoice each.
+DEMO_STATES = {
+    "integrated",
+    "available",
+    "suspended",
+    "to_recycle",
+    "rejected",
+    "paid",
+    "payment_ordered",
+    "error",
+}
 
 
 def _declared_demo_xmlids():
@@ -44,6 +59,9 @@ def test_install_with_demo_data(odoo_server, db_name):
         model, res_id = db.ref(xmlid)
         assert db.execute(model, "search_count", [("id", "=", res_id)]) == 1, xmlid
     _check_public_customers_story(db)
+    _check_invoices_story(db)
+    _check_demo_users(db)
+    _check_mandate_approval(db)
     assert odoo_server.log_problems() == []
 
 
@@ -95,3 +113,108 @@ def _check_public_customers_story(db):
         fields=["code"],
     )
     assert len(services) == 10
+
+
+def _check_invoices_story(db):
+    """Invoices in every Chorus Pro state, a late one with interest, the
+    deposit history; the demo command loads them into the sandbox, where the
+    accountant can read them."""
+    fields = [
+        "name",
+        "chorus_state",
+        "chorus_status",
+        "chorus_identifier",
+        "chorus_flow_number",
+        "chorus_status_ids",
+        "chorus_days_late",
+        "chorus_late_interest",
+        "chorus_error",
+        "payment_state",
+        "activity_ids",
+    ]
+    moves = db.execute(
+        "account.move",
+        "search_read",
+        [("chorus_state", "!=", False), ("move_type", "=", "out_invoice")],
+        fields=fields,
+    )
+    by_state = {}
+    for move in moves:
+        by_state.setdefault(move["chorus_state"], []).append(move)
+    assert DEMO_STATES <= set(by_state)
+    paid = by_state["paid"][0]
+    assert paid["payment_state"] in ("paid", "in_payment")
+    assert paid["chorus_status"] == "MISE_EN_PAIEMENT"
+    late = [m for m in by_state["available"] if m["chorus_days_late"] > 0]
+    assert late and late[0]["chorus_late_interest"] > 0
+    for state in ("suspended", "to_recycle", "rejected", "error"):
+        assert by_state[state][0]["activity_ids"], f"an activity when {state}"
+    assert "service code" in by_state["error"][0]["chorus_error"]
+    on_chorus = [m for m in moves if m["chorus_state"] != "error"]
+    assert all(m["chorus_identifier"] and m["chorus_flow_number"] for m in on_chorus)
+    assert all(m["chorus_status_ids"] for m in on_chorus)
+    deposits = db.execute(
+        "chorus.pro.deposit",
+        "search_read",
+        [],
+        fields=["flow_number", "state", "move_ids"],
+    )
+    assert {d["state"] for d in deposits} == {"integrated", "partial"}
+    assert max(len(d["move_ids"]) for d in deposits) > 1, "a multi-invoice flow"
+
+    # As the demo command does: the sandbox knows the story's invoices, so the
+    # accountant reads a suspended invoice's history from Chorus Pro.
+    with SandboxServer(port=0) as sandbox:
+        loaded = run_demo.wire_sandbox(db.name, sandbox, fixtures)
+        assert loaded == len(on_chorus)
+        accountant = db.as_user("comptable", "comptable")
+        suspended = by_state["suspended"][0]
+        accountant.execute(
+            "account.move", "action_chorus_refresh_history", [suspended["id"]]
+        )
+        history = accountant.execute(
+            "chorus.pro.invoice.status",
+            "search_read",
+            [("move_id", "=", suspended["id"])],
+            fields=["status"],
+            order="date, id",
+        )
+        assert [h["status"] for h in history] == [
+            "DEPOSEE",
+            "MISE_A_DISPOSITION",
+            "SUSPENDUE",
+        ]
+
+
+def _check_mandate_approval(db):
+    """The approver approves the signed mandate of the hospital's order: its
+    invoice is posted, taxed and queued for Chorus Pro."""
+    approver = db.as_user("approbateur", "approbateur")
+    _model, order = db.ref(f"{ADDON}.sale_order_demo_mandate_received")
+    action = approver.execute("sale.order", "action_chorus_approve_mandate", [order])
+    approver.execute(
+        "chorus.mandate.approval.wizard",
+        "write",
+        [action["res_id"]],
+        {"engagement_number": "EJ-CH-2026-0200", "service_code": "PHARMACIE"},
+    )
+    approver.execute(
+        "chorus.mandate.approval.wizard", "action_approve", [action["res_id"]]
+    )
+    invoices = db.execute(
+        "account.move",
+        "search_read",
+        [("line_ids.sale_line_ids.order_id", "=", order)],
+        fields=["state", "amount_tax", "chorus_state", "buyer_reference"],
+    )
+    assert len(invoices) == 1
+    assert invoices[0]["state"] == "posted"
+    assert invoices[0]["amount_tax"] > 0
+    assert invoices[0]["buyer_reference"] == "PHARMACIE"
+    assert invoices[0]["chorus_state"] == "to_send"
+
+
+def _check_demo_users(db):
+    """One user per role, logging in with the password run_demo.py prints."""
+    for _role, login, _what in run_demo.LOGINS:
+        assert db.as_user(login, login).uid

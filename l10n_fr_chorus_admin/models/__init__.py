@@ -3,6 +3,7 @@ from . import account_edi_xml_ubl_bis3
 from . import account_move
 from . import account_move_chorus_document
 from . import account_move_chorus_followup
+from . import account_move_chorus_guidance
 from . import account_move_send
 from . import chorus_ecb_rate
 from . import chorus_pro_deposit

@@ -810,7 +810,10 @@ class AccountMove(models.Model):
                     }
                 )
             )
-        self.chorus_status_ids = commands
+        # The history is what Chorus Pro says: any user following the invoice
+        # may reload it, none may edit it by hand (no write access).
+        self.check_access("write")
+        self.sudo().chorus_status_ids = commands
         return True
 
     def action_chorus_complete(self):

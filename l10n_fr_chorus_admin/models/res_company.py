@@ -195,11 +195,16 @@ class ResCompany(models.Model):
             )
         if isinstance(error, ChorusProFunctionalError):
             return self.env._(
-                "Chorus Pro refused the request: %(label)s (code %(code)s).",
+                "Chorus Pro refused the request: %(label)s (code %(code)s). Correct "
+                "what it names, then try again.",
                 label=error.label,
                 code=error.code,
             )
-        return self.env._("Chorus Pro error: %(reason)s", reason=error)
+        return self.env._(
+            "Chorus Pro error: %(reason)s. Try again; if it happens again, give "
+            "this message to your administrator.",
+            reason=error,
+        )
 
     # Actions ----------------------------------------------------------------
 

@@ -13,3 +13,4 @@ from . import test_transmission_deposit
 from . import test_translation
 from . import test_followup
 from . import test_followup_tours
+from . import test_guidance

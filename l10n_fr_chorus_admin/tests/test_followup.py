@@ -465,6 +465,29 @@ class TestRecoveryActions(ChorusFollowupCase):
         self.follow()
         self.assertEqual(move.chorus_status, "MISE_A_DISPOSITION")
 
+    def test_billing_user_completes_and_reads_the_history(self):
+        """An accountant (billing user, Chorus Pro user) completes a suspended
+        invoice and reloads its history, though the history stays read-only
+        to them."""
+        move = self.suspended_invoice()
+        billing = new_test_user(
+            self.env,
+            "chorus_recovery_billing",
+            "account.group_account_invoice",
+            company_id=self.company.id,
+            company_ids=[(6, 0, self.company.ids)],
+        )
+        move = move.with_user(billing)
+        self.env["chorus.pro.complete.wizard"].with_user(billing).create(
+            {"move_id": move.id, "comment": "Voici le bon de livraison"}
+        ).action_complete()
+        self.assertEqual(move.chorus_state, "available")
+        self.assertIn("COMPLETEE", move.chorus_status_ids.mapped("status"))
+        move.action_chorus_refresh_history()
+        self.assertIn("COMPLETEE", move.chorus_status_ids.mapped("status"))
+        with self.assertRaises(AccessError):
+            move.chorus_status_ids[:1].write({"comment": "edited"})
+
     def test_completion_refuses_bad_input_and_changes_nothing(self):
         move = self.suspended_invoice()
         long_name = self.env["ir.attachment"].create(

@@ -81,7 +81,10 @@ class ChorusProCompleteWizard(models.TransientModel):
             raise UserError(move.company_id._chorus_user_error(error)) from error
         day = fields.Date.to_date((answer.get("dateTraitement") or "")[:10] or None)
         day = day or fields.Date.context_today(self)
-        move.write(
+        # What Chorus Pro accepted is recorded whatever the user's rights on
+        # the status history (written by the follow-up, read-only to users);
+        # the user's right to change the invoice was checked above.
+        move.sudo().write(
             {
                 "chorus_status": st.INVOICE_COMPLETED,
                 "chorus_status_date": fields.Datetime.now(),

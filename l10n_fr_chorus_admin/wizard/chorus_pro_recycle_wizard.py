@@ -68,7 +68,10 @@ class ChorusProRecycleWizard(models.TransientModel):
         except ChorusProError as error:
             raise UserError(move.company_id._chorus_user_error(error)) from error
         now = fields.Datetime.now()
-        move.write(
+        # What Chorus Pro accepted is recorded whatever the user's rights on
+        # the status history (written by the follow-up, read-only to users);
+        # the user's right to change the invoice was checked above.
+        move.sudo().write(
             {
                 "buyer_reference": service_code,
                 "purchase_order_reference": engagement,

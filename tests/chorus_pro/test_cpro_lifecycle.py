@@ -1,5 +1,6 @@
 """Flows and invoices move through their statuses; searches page."""
 
+import datetime
 import time
 
 from chorus_pro import history_status_dates
@@ -247,3 +248,44 @@ def test_admin_reaches_the_optional_statuses(client, deposit, admin):
     admin.advance(invoice_id, "MISE_EN_PAIEMENT")
     changed = client.search_invoices(statuses=["MISE_EN_PAIEMENT"])
     assert [i["numeroFacture"] for i in changed] == ["OPT-1"]
+
+
+def test_known_invoices_are_loaded(sandbox, client, admin, deposit):
+    """The demo command loads the invoices its database has on Chorus Pro: they
+    are searched, read and completed like deposited ones, and new deposits
+    take neither their ids nor their flow numbers."""
+    paris = datetime.timezone(datetime.timedelta(hours=1))
+    deposited = datetime.datetime(2026, 3, 2, 10, tzinfo=paris)
+    suspended = datetime.datetime(2026, 3, 20, 10, tzinfo=paris)
+    loaded = sandbox.state.load_invoices(
+        [
+            {
+                "id": "6900001",
+                "number": "INV/2026/00001",
+                "buyer_siret": TOWN_HALL.siret,
+                "service_code": "TECHNIQUE",
+                "flow_number": "CPP2026900000001",
+                "deposited_at": deposited,
+                "total_including_tax": 1080.0,
+                "history": [
+                    ("MISE_A_DISPOSITION", deposited + datetime.timedelta(days=2), ""),
+                    ("SUSPENDUE", suspended, "Pièce manquante"),
+                ],
+            }
+        ]
+    )
+    assert loaded == 1
+    (found,) = client.search_invoices()
+    assert found["identifiantFactureCPP"] == 6900001
+    assert found["statut"] == "SUSPENDUE"
+    assert found["codeServiceExecutant"] == "TECHNIQUE"
+    dates = history_status_dates(client.get_invoice_history(6900001))
+    assert list(dates) == ["DEPOSEE", "MISE_A_DISPOSITION", "SUSPENDUE"]
+    client.complete_invoice(6900001, "Voici la pièce.")
+    assert admin.stats()["duplicates"] == 0
+
+    deposit(SYNTAX_CII, [SampleInvoice("NEW-1", PUBLIC_BODY.siret)])
+    admin.post("flows/complete")
+    new = [i for i in client.search_invoices() if i["numeroFacture"] == "NEW-1"]
+    assert new[0]["identifiantFactureCPP"] > 6900001
+    assert new[0]["numeroFluxDepot"] > "CPP2026900000001"

@@ -54,6 +54,7 @@ from ..constants import (
     MAX_SERVICE_CODE,
     RESERVED_SERVICE_CODE,
     SUPPORTED_SYNTAXES,
+    TYPE_INVOICE,
 )
 from . import fixtures
 from .documents import DocumentError, is_archive_name, parse_flow
@@ -797,6 +798,54 @@ class SandboxState:
                 )
             self.engagements.append([number, buyer, fixtures.SUPPLIER.siret, state])
             return {"engagements": len(self.engagements)}
+
+    def load_invoices(self, items):
+        """Know invoices deposited before this sandbox started (the demo
+        database's), so that they can be read, completed, re-routed and
+        advanced. Each item: ``id``, ``number``, ``buyer_siret``, ``flow_number``,
+        ``deposited_at`` and ``history`` ((status, datetime, comment), oldest
+        first), optionally ``invoice_type``, ``service_code``,
+        ``engagement_number``, ``market_number``, ``issue_date`` and amounts."""
+        with self.lock:
+            for item in items:
+                buyer = fixtures.structure_by_siret(item["buyer_siret"])
+                if buyer is None:
+                    raise ValueError(f"unknown buyer SIRET {item['buyer_siret']!r}")
+                service_code = item.get("service_code") or ""
+                invoice = Invoice(
+                    id=int(item["id"]),
+                    number=item["number"],
+                    invoice_type=item.get("invoice_type", TYPE_INVOICE),
+                    flow_number=item["flow_number"],
+                    buyer=buyer,
+                    service=buyer.service_by_code(service_code),
+                    engagement_number=item.get("engagement_number") or "",
+                    market_number=item.get("market_number") or "",
+                    issue_date=item.get("issue_date", ""),
+                    currency=item.get("currency", "EUR"),
+                    total_excluding_tax=item.get("total_excluding_tax"),
+                    total_including_tax=item.get("total_including_tax"),
+                    amount_due=item.get("amount_due"),
+                    deposited_at=item["deposited_at"],
+                    status=st.INVOICE_DEPOSITED,
+                    status_at=item["deposited_at"],
+                )
+                invoice.history.append((st.INVOICE_DEPOSITED, invoice.deposited_at, ""))
+                for status, when, comment in item["history"]:
+                    invoice.set_status(status, when, comment or "")
+                self.invoices[invoice.id] = invoice
+                key = (fixtures.SUPPLIER.siret, invoice.number)
+                self.live_numbers[key] = invoice.flow_number
+            # New invoices and flows must not take the numbers of known ones.
+            ids = [invoice_id + 1 for invoice_id in self.invoices]
+            self._invoice_seq = itertools.count(max([next(self._invoice_seq), *ids]))
+            flows = [
+                int(item["flow_number"][7:]) + 1
+                for item in items
+                if item["flow_number"][7:].isdigit()
+            ]
+            self._flow_seq = itertools.count(max([next(self._flow_seq), *flows]))
+            return len(items)
 
     def list_flows(self):
         with self.lock:
