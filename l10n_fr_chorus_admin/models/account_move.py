@@ -210,6 +210,33 @@ class AccountMove(models.Model):
             )
         return errors
 
+    @api.model
+    def _chorus_service_code_errors(self, service_code):
+        """What Chorus Pro refuses in a service code whatever the buyer: the
+        reserved code, characters, length. Shared with the mandate approval."""
+        if not service_code:
+            return []
+        if service_code == constants.RESERVED_SERVICE_CODE:
+            return [
+                self.env._(
+                    "The service %(code)s is reserved to invoices between "
+                    "public entities: ask the buyer for its own service code.",
+                    code=service_code,
+                )
+            ]
+        if not SERVICE_CODE_RE.match(service_code) or (
+            len(service_code) > constants.MAX_SERVICE_CODE
+        ):
+            return [
+                self.env._(
+                    "The service code %(code)s may only hold letters, digits, "
+                    "spaces, '-' and '_' (%(max)s characters at most).",
+                    code=service_code,
+                    max=constants.MAX_SERVICE_CODE,
+                )
+            ]
+        return []
+
     def _chorus_check_references(self):
         """Service code and engagement number against what the buyer's
         structure and service require."""
@@ -219,41 +246,23 @@ class AccountMove(models.Model):
         engagement = (self.purchase_order_reference or "").strip()
         requirement = partner.chorus_requirement or "none"
         service = self.env["chorus.pro.service"]
-        if service_code:
-            if service_code == constants.RESERVED_SERVICE_CODE:
+        format_errors = self._chorus_service_code_errors(service_code)
+        errors += format_errors
+        if service_code and not format_errors:
+            # Once the buyer's services are known, the code must be one of its
+            # active services.
+            known = partner.with_context(active_test=False).chorus_service_ids
+            service = known.filtered(lambda s: s.code == service_code and s.active)
+            if known and not service:
                 errors.append(
                     self.env._(
-                        "The service %(code)s is reserved to invoices between "
-                        "public entities: ask the buyer for its own service code.",
+                        "%(partner)s has no active Chorus Pro service "
+                        "%(code)s: pick one of its services (customer form, "
+                        "Public administration) or look it up again.",
+                        partner=partner.display_name,
                         code=service_code,
                     )
                 )
-            elif not SERVICE_CODE_RE.match(service_code) or (
-                len(service_code) > constants.MAX_SERVICE_CODE
-            ):
-                errors.append(
-                    self.env._(
-                        "The service code %(code)s may only hold letters, digits, "
-                        "spaces, '-' and '_' (%(max)s characters at most).",
-                        code=service_code,
-                        max=constants.MAX_SERVICE_CODE,
-                    )
-                )
-            else:
-                # Once the buyer's services are known, the code must be one of
-                # its active services.
-                known = partner.with_context(active_test=False).chorus_service_ids
-                service = known.filtered(lambda s: s.code == service_code and s.active)
-                if known and not service:
-                    errors.append(
-                        self.env._(
-                            "%(partner)s has no active Chorus Pro service "
-                            "%(code)s: pick one of its services (customer form, "
-                            "Public administration) or look it up again.",
-                            partner=partner.display_name,
-                            code=service_code,
-                        )
-                    )
         if len(engagement) > constants.MAX_ENGAGEMENT_NUMBER:
             errors.append(
                 self.env._(

@@ -3,7 +3,6 @@ from odoo.exceptions import AccessError, UserError
 
 from ..chorus_pro import constants
 from ..chorus_pro.exceptions import ChorusProError
-from ..models.account_move import SERVICE_CODE_RE
 
 APPROVER_GROUP = "l10n_fr_chorus_admin.group_chorus_mandate_approver"
 
@@ -109,27 +108,14 @@ class ChorusMandateApprovalWizard(models.TransientModel):
             )
         if service_code:
             services = self.order_id._chorus_mandate_services()
-            if service_code == constants.RESERVED_SERVICE_CODE:
-                errors.append(
-                    self.env._(
-                        "The service %(code)s is reserved to invoices between "
-                        "public entities: ask the buyer for its own service code.",
-                        code=service_code,
-                    )
-                )
-            elif not SERVICE_CODE_RE.match(service_code) or (
-                len(service_code) > constants.MAX_SERVICE_CODE
-            ):
-                errors.append(
-                    self.env._(
-                        "The service code %(code)s may only hold letters, digits, "
-                        "spaces, '-' and '_' (%(max)s characters at most).",
-                        code=service_code,
-                        max=constants.MAX_SERVICE_CODE,
-                    )
-                )
-            elif partner.with_context(active_test=False).chorus_service_ids and (
-                not self._service()
+            format_errors = self.env["account.move"]._chorus_service_code_errors(
+                service_code
+            )
+            errors += format_errors
+            if (
+                not format_errors
+                and partner.with_context(active_test=False).chorus_service_ids
+                and not self._service()
             ):
                 errors.append(
                     self.env._(
