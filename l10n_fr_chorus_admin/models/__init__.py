@@ -5,6 +5,7 @@ from . import account_move_chorus_document
 from . import account_move_chorus_followup
 from . import account_move_chorus_guidance
 from . import account_move_send
+from . import base_automation
 from . import chorus_ecb_rate
 from . import chorus_pro_deposit
 from . import chorus_pro_invoice_status

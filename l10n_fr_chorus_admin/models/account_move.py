@@ -43,6 +43,15 @@ RETRY_DELAYS = [timedelta(minutes=m) for m in (1, 5, 15, 60, 240)]
 TAR_OVERHEAD = 1024
 # Invoices posted in the current transaction, marked to send at its end.
 PENDING_MARKS = "l10n_fr_chorus_admin.pending_marks"
+# For writes of the add-on's own fields only, which change neither the journal
+# items nor the amounts: account.move.write would otherwise synchronise the
+# invoice's lines, check its balance and flag it as edited by hand, a third of
+# the cost of marking a batch of posted invoices.
+LIGHT_WRITE = {
+    "skip_invoice_sync": True,
+    "check_move_validity": False,
+    "skip_is_manually_modified": True,
+}
 
 
 class AccountMove(models.Model):
@@ -145,7 +154,7 @@ class AccountMove(models.Model):
         # Not tracked in the chatter: it coincides with the posting (or the
         # user's choice), and a message per invoice would double the posting
         # time; what follows (deposited, error...) is tracked.
-        to_send.with_context(tracking_disable=True).write(
+        to_send.with_context(tracking_disable=True, **LIGHT_WRITE).write(
             {
                 "chorus_state": "to_send",
                 "chorus_error": False,
@@ -338,12 +347,12 @@ class AccountMove(models.Model):
             )
         )
         moves = self.browse(row[0] for row in rows)
-        for move in moves:
-            move.write(
+        for attempts, claimed in moves.grouped("chorus_attempts").items():
+            claimed.with_context(**LIGHT_WRITE).write(
                 {
                     "chorus_state": "sending",
                     "chorus_claimed_at": now,
-                    "chorus_attempts": move.chorus_attempts + 1,
+                    "chorus_attempts": attempts + 1,
                 }
             )
         return moves
@@ -610,6 +619,8 @@ class AccountMove(models.Model):
     def _cron_chorus_send(self, batch_size=50, limit=None):
         """Send every invoice marked to send, in batches claimed with row locks
         that other workers skip; each batch is committed."""
+        # Sending writes only the add-on's fields of the invoices.
+        self = self.with_context(**LIGHT_WRITE)
         self._chorus_mark_pending()
         self._chorus_recover_stale_claims()
         clients = {}

@@ -1,4 +1,5 @@
 from . import test_access
+from . import test_base_automation
 from . import test_chorus_documents
 from . import test_company_configuration
 from . import test_demo_documents

@@ -1,0 +1,54 @@
+from odoo import api, models
+
+# Key of the transaction's memo in ``cr.precommit.data``: that dictionary lives
+# exactly as long as the transaction (cleared at commit, rollback and rollback
+# to a savepoint), which is the lifetime this memo needs.
+ACTIVE_RULES = "l10n_fr_chorus_admin.active_automation_rules"
+
+
+class BaseAutomation(models.Model):
+    _inherit = "base.automation"
+
+    def _get_actions(self, records, triggers):
+        """Look the active rules up once per transaction, model and triggers.
+
+        Odoo runs this search at every write and every stored recomputation of
+        a record whose model has a rule: posting one invoice made about four
+        such queries, which with the add-on's rule on invoices cost more than
+        the rest of the add-on's work at posting. The rules a transaction sees
+        only change through this model's create, write and unlink, which drop
+        the memo.
+        """
+        memo = self.env.cr.precommit.data.setdefault(ACTIVE_RULES, {})
+        key = (records._name, tuple(triggers))
+        if key not in memo:
+            automations = super()._get_actions(records, triggers)
+            memo[key] = automations.ids
+            return automations
+        if "__action_done" not in self.env.context:
+            self = self.with_context(__action_done={})
+        return self.browse(memo[key])
+
+    def _forget_active_rules(self):
+        self.env.cr.precommit.data.pop(ACTIVE_RULES, None)
+
+    # Forgotten before and after: the change may itself write records of a
+    # model with rules, which would look the rules up again in between.
+    @api.model_create_multi
+    def create(self, vals_list):
+        self._forget_active_rules()
+        automations = super().create(vals_list)
+        self._forget_active_rules()
+        return automations
+
+    def write(self, vals):
+        self._forget_active_rules()
+        result = super().write(vals)
+        self._forget_active_rules()
+        return result
+
+    def unlink(self):
+        self._forget_active_rules()
+        result = super().unlink()
+        self._forget_active_rules()
+        return result
