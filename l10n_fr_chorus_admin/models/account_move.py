@@ -170,8 +170,8 @@ class AccountMove(models.Model):
         if not stdnum_siret.is_valid((company.siret or "").replace(" ", "")):
             errors.append(
                 self.env._(
-                    "The company %(company)s has no valid SIRET (Settings > "
-                    "Companies).",
+                    "The company %(company)s has no valid SIRET: correct it in "
+                    "Settings > Users & Companies > Companies.",
                     company=company.name,
                 )
             )

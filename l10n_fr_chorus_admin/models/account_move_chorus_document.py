@@ -148,7 +148,8 @@ class AccountMove(models.Model):
             raise UserError(
                 self.env._(
                     "Unknown Chorus Pro document syntax %(syntax)s: choose a "
-                    "Chorus Pro document format in Settings > Chorus Pro, or on "
+                    "Chorus Pro document format in Settings > Invoicing > Chorus "
+                    "Pro, or on "
                     "the customer.",
                     syntax=syntax,
                 )
@@ -240,7 +241,7 @@ class AccountMove(models.Model):
             (
                 self.company_id.siret,
                 self.company_id.display_name,
-                self.env._("Settings > Companies"),
+                self.env._("Settings > Users & Companies > Companies"),
             ),
             (
                 self.commercial_partner_id.siret,

@@ -129,8 +129,8 @@ class ResCompany(models.Model):
             if not 1 <= company.chorus_invoices_per_flow <= MAX_FLOW_INVOICES:
                 raise ValidationError(
                     self.env._(
-                        "Set Invoices per Chorus Pro flow (Settings > Chorus Pro) "
-                        "from 1 (a flow per invoice) to %(max)s.",
+                        "Set Invoices per Chorus Pro flow (Settings > Invoicing > "
+                        "Chorus Pro) from 1 (a flow per invoice) to %(max)s.",
                         max=MAX_FLOW_INVOICES,
                     )
                 )
@@ -187,7 +187,8 @@ class ResCompany(models.Model):
             return self.env._(
                 "Chorus Pro refused the connection (%(reason)s). An administrator "
                 "checks the PISTE client id and secret and the technical user's "
-                "login and password (Settings > Chorus Pro, Test connection), and "
+                "login and password (Settings > Invoicing > Chorus Pro, Test "
+                "connection), and "
                 "that the Chorus Pro APIs are subscribed for the PISTE application.",
                 reason=error,
             )
@@ -219,7 +220,8 @@ class ResCompany(models.Model):
             raise UserError(
                 self.env._(
                     "Set a valid SIRET on the company %(company)s first (Settings > "
-                    "Companies): Chorus Pro identifies suppliers by it.",
+                    "Users & Companies > Companies): Chorus Pro identifies "
+                    "suppliers by it.",
                     company=self.name,
                 )
             )

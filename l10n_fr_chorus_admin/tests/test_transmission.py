@@ -211,7 +211,9 @@ class TestTransmissionChecks(ChorusInvoiceCase):
             "correct it on the customer's form",
         )
         self.company.siret = False
-        self.assertRefused(move, "has no valid SIRET (Settings > Companies)")
+        self.assertRefused(
+            move, "has no valid SIRET: correct it in Settings > Users & Companies"
+        )
         move.currency_id = self.setup_other_currency("USD")
         self.assertRefused(
             move, "only accepts invoices in euros", "set its currency to EUR"

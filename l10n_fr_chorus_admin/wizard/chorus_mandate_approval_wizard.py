@@ -172,8 +172,8 @@ class ChorusMandateApprovalWizard(models.TransientModel):
             raise UserError(
                 self.env._(
                     "The company's own Chorus Pro structure is not known yet: an "
-                    "administrator clicks Test connection in Settings > Chorus "
-                    "Pro; or untick the check of the engagement number."
+                    "administrator clicks Test connection in Settings > Invoicing > "
+                    "Chorus Pro; or untick the check of the engagement number."
                 )
             )
         client = company._chorus_client()

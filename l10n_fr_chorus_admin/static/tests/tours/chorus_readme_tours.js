@@ -440,6 +440,33 @@ tours.add("chorus_readme_accountant", {
             content: "Completed: a new payment period starts",
             trigger: ".o_field_widget[name='chorus_status']:contains('COMPLETEE')",
         },
+        // The other ways out: re-route, replace.
+        {
+            trigger: ".o_breadcrumb .breadcrumb-item a:contains('Chorus Pro follow-up')",
+            run: "click",
+        },
+        {
+            trigger: ".o_data_row:contains('Mairie de Démoville'):contains('To re-route') .o_data_cell",
+            run: "click",
+        },
+        {
+            trigger: ".o_statusbar_buttons button:contains('Re-route on Chorus Pro')",
+        },
+        {
+            trigger: ".o_breadcrumb .breadcrumb-item a:contains('Chorus Pro follow-up')",
+            run: "click",
+        },
+        {
+            trigger: ".o_data_row:contains('Établissement public Démo'):contains('Rejected') .o_data_cell",
+            run: "click",
+        },
+        {
+            content: "Chorus Pro's reason and the way out",
+            trigger: ".alert-danger:contains('Rejected on Chorus Pro')",
+        },
+        {
+            trigger: ".o_statusbar_buttons button:contains('Replace')",
+        },
         // Back to the list: the overdue ministry invoice.
         {
             trigger: ".o_breadcrumb .breadcrumb-item a:contains('Chorus Pro follow-up')",
