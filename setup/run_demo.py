@@ -40,22 +40,26 @@ TRY_FIRST = """\
 What to try first:
  1. As comptable: Invoicing > Customers > Chorus Pro follow-up: the invoices
     awaiting payment (remove the filter for the paid, rejected and stopped
-    ones). Open the suspended one (Université de Démo) and
-    click 'Complete on Chorus Pro'; open the overdue ministry invoice and click
-    'Claim late-payment interest'.
- 2. Open the invoice in Error (Mairie de Démoville): its Chorus Pro page says
-    what is missing. Set the Buyer reference (Other Info) to TECHNIQUE, then
-    'Send to Chorus Pro': the invoice is deposited on the sandbox within a
-    minute (scheduled action 'Chorus Pro: send invoices').
+    ones). Open the suspended one (Université de Démo) and click 'Complete on
+    Chorus Pro'; open the overdue ministry invoice (filter 'Chorus Pro:
+    overdue') and click 'Claim late-payment interest'.
+ 2. Open the invoice in Error (Mairie de Démoville): the red banner says what
+    is missing and where. Set the Buyer Reference (Other Info tab) to
+    TECHNIQUE, then 'Send to Chorus Pro': the invoice is deposited on the
+    sandbox within a minute (scheduled action 'Chorus Pro: send invoices').
  3. As commerciale: Sales > Orders > Quotations: one order in every mandate
     state; 'Send mandate request' on the Syndicat intercommunal's quotation.
- 4. As approbateur: the Centre hospitalier's order has its signed form:
-    'Approve mandate' creates and posts the invoice, which goes to Chorus Pro.
- 5. As acheteur (portal): My account > Invoices and Sales orders.
+ 4. As approbateur: Sales > Orders > Quotations, filter 'Signed form received'
+    (remove 'My Quotations'): the Centre hospitalier's order has its signed
+    form: 'Approve mandate' (service DSI, any engagement number) creates and
+    posts the invoice, which goes to Chorus Pro.
+ 5. As acheteur (portal): My Account > Your Invoices, then Quotations to
+    review (the town hall's quotation waiting for its signed mandate form).
  6. Move an invoice on Chorus Pro and see it followed (hourly scheduled action
-    'Chorus Pro: follow deposited invoices', or 'Run manually'):
+    'Chorus Pro: follow deposited invoices'; or as admin in developer mode,
+    Settings > Technical > Scheduled Actions, open it, 'Run Manually'):
       curl -X POST {sandbox}/_sandbox/invoices/advance \\
-           -d '{{"numeroFacture": "<number>", "statut": "MISE_EN_PAIEMENT"}}'
+           -d '{{"numeroFacture": "<number>", "statut": "MISE_A_DISPOSITION"}}'
 """
 
 LOAD_INVOICES = """
@@ -92,6 +96,14 @@ def database_exists(name):
     return any(line.split("\t")[0] == name for line in result.stdout.splitlines())
 
 
+def create_database(db):
+    """A new database with a French company and demo data, without the add-on
+    (shared with setup/run_tests.py)."""
+    command = odoo_env.odoo_command("-d", db)
+    # Only the options matter to the creation script, not "-m odoo".
+    subprocess.run([sys.executable, "-c", CREATE_DATABASE, *command[3:]], check=True)
+
+
 def prepare_database(db, reset):
     if reset:
         odoo_env.drop_database(db)
@@ -100,11 +112,7 @@ def prepare_database(db, reset):
         action = ["-u", odoo_env.ADDON]
     else:
         print(f"Creating the database {db} (French company, demo data)", flush=True)
-        command = odoo_env.odoo_command("-d", db)
-        # Only the options matter to the creation script, not "-m odoo".
-        subprocess.run(
-            [sys.executable, "-c", CREATE_DATABASE, *command[3:]], check=True
-        )
+        create_database(db)
         action = ["-i", odoo_env.ADDON]
     subprocess.run(
         odoo_env.odoo_command("-d", db, *action, "--stop-after-init"), check=True

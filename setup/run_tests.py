@@ -6,9 +6,10 @@
 
 1. installs the Python requirements if one is missing;
 2. lints (ruff, pylint-odoo's mandatory checks);
-3. creates a throwaway database and installs the add-on with its dependencies
-   and demo data, running the add-on's tests with Odoo's own runner
-   (``--test-enable``), as OCA's CI does;
+3. creates a throwaway database as the demo command does (a French company,
+   demo data) and installs the add-on with its dependencies and demo data,
+   running the add-on's tests with Odoo's own runner (``--test-enable``), as
+   OCA's CI does;
 4. runs the add-on's tests again with pytest-odoo, then the system tests of
    ``tests/`` (real Odoo server processes and the Chorus Pro sandbox), in one
    pytest session;
@@ -36,6 +37,7 @@ sys.path.insert(0, str(HERE))
 
 import odoo_env  # noqa: E402
 import odoo_logs  # noqa: E402
+import run_demo  # noqa: E402
 
 
 def step(title):
@@ -69,7 +71,10 @@ def lint():
 
 
 def install_addon(db, log_dir, odoo_runner):
-    """Install the add-on (and its tests when asked) in a fresh database."""
+    """Install the add-on (and its tests when asked) in a fresh database,
+    created as the demo command creates it: the tests that walk through the
+    README's demo run on the same company as the demo."""
+    run_demo.create_database(db)
     cmd = odoo_env.odoo_command(
         "-d",
         db,

@@ -17,7 +17,10 @@ class ChorusMandatePortal(CustomerPortal):
             )
         except (AccessError, MissingError) as error:
             raise Forbidden(
-                request.env._("You have no access to this order.")
+                request.env._(
+                    "You have no access to this order: open it from the link of "
+                    "our e-mail, or sign in with the account it was sent to."
+                )
             ) from error
 
     @http.route(

@@ -179,22 +179,25 @@ class AccountMove(models.Model):
         if not stdnum_siret.is_valid((company.siret or "").replace(" ", "")):
             errors.append(
                 self.env._(
-                    "The company %(company)s has no valid SIRET (Settings > "
-                    "Companies).",
+                    "The company %(company)s has no valid SIRET: correct it in "
+                    "Settings > Users & Companies > Companies.",
                     company=company.name,
                 )
             )
         if not stdnum_siret.is_valid((partner.siret or "").replace(" ", "")):
             errors.append(
                 self.env._(
-                    "The customer %(partner)s has no valid SIRET (customer form).",
+                    "The customer %(partner)s has no valid SIRET: correct it on "
+                    "the customer's form.",
                     partner=partner.display_name,
                 )
             )
         if self.currency_id.name != "EUR":
             errors.append(
                 self.env._(
-                    "Chorus Pro only accepts invoices in euros, not in %(currency)s.",
+                    "Chorus Pro only accepts invoices in euros, not in "
+                    "%(currency)s: reset the invoice to draft and set its "
+                    "currency to EUR.",
                     currency=self.currency_id.name,
                 )
             )
@@ -220,17 +223,21 @@ class AccountMove(models.Model):
         return errors
 
     @api.model
-    def _chorus_service_code_errors(self, service_code):
+    def _chorus_service_code_errors(self, service_code, field_label=None):
         """What Chorus Pro refuses in a service code whatever the buyer: the
-        reserved code, characters, length. Shared with the mandate approval."""
+        reserved code, characters, length. Shared with the mandate approval,
+        which names its own field (``field_label``, translated)."""
         if not service_code:
             return []
+        field_label = field_label or self.env._("the Buyer Reference (Other Info tab)")
         if service_code == constants.RESERVED_SERVICE_CODE:
             return [
                 self.env._(
                     "The service %(code)s is reserved to invoices between "
-                    "public entities: ask the buyer for its own service code.",
+                    "public entities: ask the buyer for its own service code "
+                    "and enter it in %(field)s.",
                     code=service_code,
+                    field=field_label,
                 )
             ]
         if not SERVICE_CODE_RE.match(service_code) or (
@@ -239,9 +246,11 @@ class AccountMove(models.Model):
             return [
                 self.env._(
                     "The service code %(code)s may only hold letters, digits, "
-                    "spaces, '-' and '_' (%(max)s characters at most).",
+                    "spaces, '-' and '_' (%(max)s characters at most): correct "
+                    "%(field)s.",
                     code=service_code,
                     max=constants.MAX_SERVICE_CODE,
+                    field=field_label,
                 )
             ]
         return []
@@ -266,8 +275,10 @@ class AccountMove(models.Model):
                 errors.append(
                     self.env._(
                         "%(partner)s has no active Chorus Pro service "
-                        "%(code)s: pick one of its services (customer form, "
-                        "Public administration) or look it up again.",
+                        "%(code)s: enter one of its services in the Buyer "
+                        "Reference (Other Info tab), or click 'Look up on "
+                        "Chorus Pro' on the customer if the buyer created it "
+                        "lately.",
                         partner=partner.display_name,
                         code=service_code,
                     )
@@ -276,7 +287,8 @@ class AccountMove(models.Model):
             errors.append(
                 self.env._(
                     "The engagement number %(number)s is longer than %(max)s "
-                    "characters.",
+                    "characters: correct the Purchase Order Reference (Other "
+                    "Info tab).",
                     number=engagement,
                     max=constants.MAX_ENGAGEMENT_NUMBER,
                 )
@@ -290,7 +302,7 @@ class AccountMove(models.Model):
             errors.append(
                 self.env._(
                     "%(partner)s requires a service code on every invoice: fill "
-                    "in the Buyer reference (service code).",
+                    "in the Buyer Reference (Other Info tab).",
                     partner=partner.display_name,
                 )
             )
@@ -298,7 +310,7 @@ class AccountMove(models.Model):
             errors.append(
                 self.env._(
                     "%(partner)s requires an engagement number on this invoice: "
-                    "fill in the Purchase order reference (engagement number).",
+                    "fill in the Purchase Order Reference (Other Info tab).",
                     partner=partner.display_name,
                 )
             )
@@ -306,7 +318,8 @@ class AccountMove(models.Model):
             errors.append(
                 self.env._(
                     "%(partner)s requires a service code or an engagement number "
-                    "on every invoice.",
+                    "on every invoice: fill in the Buyer Reference or the "
+                    "Purchase Order Reference (Other Info tab).",
                     partner=partner.display_name,
                 )
             )
@@ -322,7 +335,15 @@ class AccountMove(models.Model):
         self.activity_schedule(
             "mail.mail_activity_data_todo",
             summary=self.env._("Chorus Pro: invoice not sent"),
-            note=message,
+            note="\n".join(
+                [
+                    message,
+                    self.env._(
+                        "Fix the invoice as said above, then click 'Send to "
+                        "Chorus Pro' on it."
+                    ),
+                ]
+            ),
             user_id=(self.invoice_user_id or self.env.user).id,
         )
 
@@ -366,8 +387,16 @@ class AccountMove(models.Model):
             {
                 "chorus_state": "to_send",
                 "chorus_next_attempt": fields.Datetime.now() + delay,
-                "chorus_error": str(error),
+                "chorus_error": self._chorus_retry_message(error),
             }
+        )
+
+    @api.model
+    def _chorus_retry_message(self, error):
+        return self.env._(
+            "Not sent yet (%(reason)s): it is sent again automatically (Next "
+            "attempt); nothing to do.",
+            reason=error,
         )
 
     def _chorus_prepare_documents(self):
@@ -443,6 +472,14 @@ class AccountMove(models.Model):
             for failure in result.en16931
             if failure.flag == "fatal"
         ]
+        if messages:
+            messages.append(
+                self.env._(
+                    "Correct what these checks name on the invoice, its "
+                    "customer or the company; if they name nothing you can "
+                    "change, give them to your administrator."
+                )
+            )
         return messages
 
     def _chorus_deposit(self, client, document):
@@ -469,11 +506,19 @@ class AccountMove(models.Model):
                 document["content"], document["filename"], syntax
             )
         except ChorusProOutcomeUnknownError as error:
-            deposit.write({"state": "unknown", "error": str(error)})
-            self.write({"chorus_state": "unknown", "chorus_error": str(error)})
+            message = self.env._(
+                "Chorus Pro's answer to the deposit was lost (%(reason)s): the "
+                "invoices are looked up on Chorus Pro and sent again only if "
+                "absent; nothing to do, do not send them by hand.",
+                reason=error,
+            )
+            deposit.write({"state": "unknown", "error": message})
+            self.write({"chorus_state": "unknown", "chorus_error": message})
             return
         except ChorusProRetryableError as error:
-            deposit.write({"state": "error", "error": str(error)})
+            deposit.write(
+                {"state": "error", "error": self._chorus_retry_message(error)}
+            )
             for move in self:
                 move._chorus_retry_later(error)
             return

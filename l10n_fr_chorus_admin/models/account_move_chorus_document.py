@@ -147,7 +147,11 @@ class AccountMove(models.Model):
         if syntax not in SYNTAX_BUILDERS:
             raise UserError(
                 self.env._(
-                    "Unknown Chorus Pro document syntax %(syntax)s.", syntax=syntax
+                    "Unknown Chorus Pro document syntax %(syntax)s: choose a "
+                    "Chorus Pro document format in Settings > Invoicing > Chorus "
+                    "Pro, or on "
+                    "the customer.",
+                    syntax=syntax,
                 )
             )
         if self.state != "posted" or self.move_type not in (
@@ -157,7 +161,7 @@ class AccountMove(models.Model):
             raise UserError(
                 self.env._(
                     "Only a posted customer invoice or credit note can be sent to "
-                    "Chorus Pro; %(move)s is not one.",
+                    "Chorus Pro; %(move)s is not one: confirm it first.",
                     move=self.display_name,
                 )
             )
@@ -169,7 +173,9 @@ class AccountMove(models.Model):
         if errors:
             raise UserError(
                 self.env._(
-                    "The Chorus Pro document of %(move)s cannot be built:\n%(errors)s",
+                    "The Chorus Pro document of %(move)s cannot be built:\n"
+                    "%(errors)s\nFill in what is listed, then click 'Send to "
+                    "Chorus Pro'.",
                     move=self.display_name,
                     errors="\n".join(f"- {error}" for error in sorted(errors)),
                 )
@@ -232,24 +238,36 @@ class AccountMove(models.Model):
         self.ensure_one()
         errors = []
         checks = (
-            (self.company_id.siret, self.company_id.display_name),
-            (self.commercial_partner_id.siret, self.commercial_partner_id.display_name),
+            (
+                self.company_id.siret,
+                self.company_id.display_name,
+                self.env._("Settings > Users & Companies > Companies"),
+            ),
+            (
+                self.commercial_partner_id.siret,
+                self.commercial_partner_id.display_name,
+                self.env._("the customer's form"),
+            ),
         )
-        for siret, name in checks:
+        for siret, name, where in checks:
             if not siret:
                 errors.append(
                     self.env._(
-                        "The SIRET of %(partner)s is required by Chorus Pro.",
+                        "The SIRET of %(partner)s is required by Chorus Pro: set "
+                        "it in %(where)s.",
                         partner=name,
+                        where=where,
                     )
                 )
             elif not stdnum_siret.is_valid(clean_siret(siret)):
                 errors.append(
                     self.env._(
-                        "The SIRET %(siret)s of %(partner)s is not valid: a SIRET "
-                        "has 14 digits and passes the Luhn check.",
+                        "The SIRET %(siret)s of %(partner)s is not valid (a SIRET "
+                        "has 14 digits and passes the Luhn check): correct it in "
+                        "%(where)s.",
                         siret=siret,
                         partner=name,
+                        where=where,
                     )
                 )
         if self.move_type == "out_invoice":
@@ -257,8 +275,9 @@ class AccountMove(models.Model):
             if not bank:
                 errors.append(
                     self.env._(
-                        "Set the bank account of %(move)s: a public buyer pays by "
-                        "credit transfer to the IBAN written on the invoice.",
+                        "Set the Recipient Bank of %(move)s (Other Info tab): a "
+                        "public buyer pays by credit transfer to the IBAN written "
+                        "on the invoice.",
                         move=self.display_name,
                     )
                 )
@@ -266,7 +285,9 @@ class AccountMove(models.Model):
                 errors.append(
                     self.env._(
                         "The bank account %(account)s of %(move)s is not an IBAN: "
-                        "a public buyer pays by credit transfer to an IBAN.",
+                        "choose the company's IBAN as its Recipient Bank (Other "
+                        "Info tab); a public buyer pays by credit transfer to an "
+                        "IBAN.",
                         account=bank.acc_number,
                         move=self.display_name,
                     )

@@ -69,6 +69,21 @@ PERIOD_STARTED = frozenset(
         st.INVOICE_PAID,
     }
 )
+#: What the buyer sees in the portal: our own sending steps (queued, being
+#: sent, outcome unknown, stopped by an error, waiting for the flow report)
+#: are internal and all read "being sent"; Chorus Pro's statuses are public.
+PORTAL_STATES = [
+    ("sending", "Being sent to Chorus Pro"),
+    ("integrated", "Integrated"),
+    ("available", "Made available"),
+    ("suspended", "Suspended"),
+    ("to_recycle", "To re-route"),
+    ("payment_ordered", "Payment ordered"),
+    ("paid", "Paid"),
+    ("rejected", "Rejected"),
+    ("cancelled", "Cancelled on Chorus Pro"),
+]
+SENDING_STATES = frozenset({"to_send", "sending", "unknown", "error", "deposited"})
 #: Invoice states still followed on Chorus Pro.
 FOLLOWED_STATES = ("integrated", "available", "suspended", "to_recycle")
 #: Days of a new payment period after a suspension is completed, at least.
@@ -141,6 +156,14 @@ class AccountMove(models.Model):
         "any new sending; Error: fix the invoice and send it again. Paid, "
         "Rejected and Cancelled end the follow-up, and so does Payment ordered "
         "for buyers that never report the payment.",
+    )
+    chorus_portal_state = fields.Selection(
+        PORTAL_STATES,
+        string="Chorus Pro state for the buyer",
+        compute="_compute_chorus_portal_state",
+        help="The Chorus Pro state shown to the customer in the portal: the "
+        "transmission steps before Chorus Pro integrates the invoice are shown "
+        "as one.",
     )
     chorus_identifier = fields.Char(
         "Chorus Pro invoice id", copy=False, readonly=True, index=True
@@ -227,6 +250,16 @@ class AccountMove(models.Model):
     )
 
     # Computes -------------------------------------------------------------
+
+    @api.depends("chorus_state")
+    def _compute_chorus_portal_state(self):
+        public = {value for value, _label in PORTAL_STATES}
+        for move in self:
+            state = move.chorus_state
+            if state in SENDING_STATES:
+                move.chorus_portal_state = "sending"
+            else:
+                move.chorus_portal_state = state if state in public else False
 
     @api.depends(
         "payment_state", "chorus_available_date", "line_ids.matched_credit_ids"
@@ -378,7 +411,8 @@ class AccountMove(models.Model):
         elif others:
             message = self.env._(
                 "Chorus Pro did not integrate the flow %(flow)s (%(status)s): "
-                "%(errors)s",
+                "%(errors)s. Correct the invoice as Chorus Pro says, then click "
+                "'Send to Chorus Pro'.",
                 flow=deposit.flow_number,
                 status=status,
                 errors=technical or "-",
@@ -787,7 +821,13 @@ class AccountMove(models.Model):
         """Read the full status history from Chorus Pro (one call)."""
         self.ensure_one()
         if not self.chorus_identifier:
-            raise UserError(self.env._("This invoice is not known on Chorus Pro yet."))
+            raise UserError(
+                self.env._(
+                    "This invoice is not known on Chorus Pro yet: its history "
+                    "can be read once Chorus Pro has integrated it (the hourly "
+                    "follow-up records it)."
+                )
+            )
         try:
             answer = self.company_id._chorus_client().get_invoice_history(
                 int(self.chorus_identifier)
@@ -844,17 +884,30 @@ class AccountMove(models.Model):
         (Chorus Pro already closed it, so the credit note is not deposited) and
         a new draft invoice, with a new number once confirmed, is opened."""
         self.ensure_one()
-        if self.chorus_state != "rejected" or self.chorus_replacement_id:
+        if self.chorus_replacement_id:
             raise UserError(
                 self.env._(
-                    "Only a rejected invoice that was not replaced yet can be replaced."
+                    "%(invoice)s is already replaced by %(replacement)s: open "
+                    "that one.",
+                    invoice=self.name,
+                    replacement=self.chorus_replacement_id.display_name,
+                )
+            )
+        if self.chorus_state != "rejected":
+            raise UserError(
+                self.env._(
+                    "Only an invoice rejected by Chorus Pro can be replaced: to "
+                    "correct %(invoice)s, issue a credit note, then a new "
+                    "invoice.",
+                    invoice=self.name,
                 )
             )
         if self.payment_state not in ("not_paid", "partial"):
             raise UserError(
                 self.env._(
                     "%(invoice)s is already settled: it cannot be cancelled by a "
-                    "credit note.",
+                    "credit note. Unreconcile its payments first, then click "
+                    "'Replace' again.",
                     invoice=self.name,
                 )
             )
@@ -902,27 +955,33 @@ class AccountMove(models.Model):
             raise UserError(
                 self.env._(
                     "%(invoice)s is itself a late-payment claim: it bears no "
-                    "late-payment interest.",
+                    "late-payment interest, there is nothing to claim.",
                     invoice=self.name,
                 )
             )
         if self.move_type != "out_invoice" or not self.chorus_days_late:
             raise UserError(
-                self.env._("%(invoice)s is not paid late.", invoice=self.name)
+                self.env._(
+                    "%(invoice)s is not paid late: there is nothing to claim "
+                    "before the day after its legal due date.",
+                    invoice=self.name,
+                )
             )
         if self.chorus_late_rate_missing:
             raise UserError(
                 self.env._(
                     "No ECB rate is known for the half-year in which %(invoice)s "
-                    "became late: add it in Accounting > Configuration > ECB "
-                    "rates.",
+                    "became late: add it in Invoicing > Customers > ECB rates, "
+                    "then claim again.",
                     invoice=self.name,
                 )
             )
         if self.chorus_claim_ids.filtered(lambda move: move.state != "cancel"):
             raise UserError(
                 self.env._(
-                    "A late-payment claim already exists for %(invoice)s.",
+                    "A late-payment claim already exists for %(invoice)s: open "
+                    "it from the invoice's Chorus Pro page, or cancel it to "
+                    "claim again.",
                     invoice=self.name,
                 )
             )
@@ -1010,8 +1069,11 @@ class AccountMove(models.Model):
         if not tax:
             raise UserError(
                 self.env._(
-                    "Create a zero-rate exempt sales tax for %(company)s: the "
-                    "late-payment interest and indemnity bear no VAT.",
+                    "Create a zero-rate exempt sales tax for %(company)s "
+                    "(Invoicing > Configuration > Accounting > Taxes, billing "
+                    "administrators), "
+                    "then claim again: the late-payment interest and indemnity "
+                    "bear no VAT.",
                     company=self.company_id.name,
                 )
             )

@@ -31,7 +31,9 @@ class AccountMoveSend(models.AbstractModel):
                 "level": "warning",
                 "message": self.env._(
                     "Only customer invoices and credit notes of public "
-                    "administrations go to Chorus Pro; these will not: %(moves)s",
+                    "administrations go to Chorus Pro; these will not: %(moves)s. "
+                    "Untick Chorus Pro for them, or tick Public administration on "
+                    "their customer.",
                     moves=", ".join(not_public.mapped("name")),
                 ),
                 "action_text": self.env._("View Invoice(s)"),
@@ -63,7 +65,8 @@ class AccountMoveSend(models.AbstractModel):
                 # stop in the error state with an activity, as when posted.
                 "level": "danger" if len(chosen) == 1 else "warning",
                 "message": self.env._(
-                    "Chorus Pro would refuse these invoices:\n%(errors)s",
+                    "Chorus Pro would refuse these invoices; fix them as said, "
+                    "then send them again:\n%(errors)s",
                     errors="\n".join(
                         f"{move.name}: {message}"
                         for move, messages in errors.items()

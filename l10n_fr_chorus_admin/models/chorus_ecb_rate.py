@@ -20,12 +20,12 @@ class ChorusEcbRate(models.Model):
         (
             "date_from_unique",
             "UNIQUE(date_from)",
-            "There is already an ECB rate from this date.",
+            "There is already an ECB rate from this date: correct that one instead.",
         ),
         (
             "rate_range",
             "CHECK(rate > -10 AND rate < 100)",
-            "An ECB rate is a percentage between -10 and 100.",
+            "Enter the ECB rate as a percentage between -10 and 100, e.g. 2.15.",
         ),
     ]
 

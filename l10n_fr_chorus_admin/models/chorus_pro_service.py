@@ -31,7 +31,8 @@ class ChorusProService(models.Model):
         (
             "chorus_id_partner_unique",
             "unique(partner_id, chorus_id)",
-            "A Chorus Pro service appears once per public buyer.",
+            "A Chorus Pro service appears once per public buyer: edit the "
+            "existing one, or look the buyer up on Chorus Pro again.",
         ),
     ]
 

@@ -4,6 +4,7 @@ from stdnum.fr import siret as stdnum_siret
 
 from odoo import api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools.misc import format_date
 
 from ..chorus_pro import ChorusProClient
 from ..chorus_pro.constants import (
@@ -128,8 +129,8 @@ class ResCompany(models.Model):
             if not 1 <= company.chorus_invoices_per_flow <= MAX_FLOW_INVOICES:
                 raise ValidationError(
                     self.env._(
-                        "Invoices per Chorus Pro flow: from 1 (a flow per invoice) "
-                        "to %(max)s.",
+                        "Set Invoices per Chorus Pro flow (Settings > Invoicing > "
+                        "Chorus Pro) from 1 (a flow per invoice) to %(max)s.",
                         max=MAX_FLOW_INVOICES,
                     )
                 )
@@ -165,8 +166,9 @@ class ResCompany(models.Model):
             raise UserError(
                 self.env._(
                     "Chorus Pro is not configured for %(company)s (%(environment)s):"
-                    " %(missing)s missing. Set them in Accounting > Configuration >"
-                    " Settings > Chorus Pro, or in the server configuration file.",
+                    " %(missing)s missing. An administrator sets them in Invoicing"
+                    " > Configuration > Settings > Chorus Pro, or in the server"
+                    " configuration file.",
                     company=self.name,
                     environment=dict(ENVIRONMENTS)[environment],
                     missing=", ".join(missing),
@@ -183,8 +185,10 @@ class ResCompany(models.Model):
         """A translated message telling the user what went wrong and what to do."""
         if isinstance(error, ChorusProAuthError):
             return self.env._(
-                "Chorus Pro refused the connection (%(reason)s). Check the PISTE "
-                "client id and secret, the technical user's login and password, and "
+                "Chorus Pro refused the connection (%(reason)s). An administrator "
+                "checks the PISTE client id and secret and the technical user's "
+                "login and password (Settings > Invoicing > Chorus Pro, Test "
+                "connection), and "
                 "that the Chorus Pro APIs are subscribed for the PISTE application.",
                 reason=error,
             )
@@ -215,8 +219,9 @@ class ResCompany(models.Model):
         if not stdnum_siret.is_valid(siret):
             raise UserError(
                 self.env._(
-                    "Set a valid SIRET on the company %(company)s first: Chorus Pro "
-                    "identifies suppliers by it.",
+                    "Set a valid SIRET on the company %(company)s first (Settings > "
+                    "Users & Companies > Companies): Chorus Pro identifies "
+                    "suppliers by it.",
                     company=self.name,
                 )
             )
@@ -257,7 +262,7 @@ class ResCompany(models.Model):
         if self.chorus_password_expiry_date:
             message += " " + self.env._(
                 "The technical password expires on %(date)s.",
-                date=self.chorus_password_expiry_date,
+                date=format_date(self.env, self.chorus_password_expiry_date),
             )
         return {
             "type": "ir.actions.client",

@@ -171,8 +171,9 @@ class ResPartner(models.Model):
             if siret and not stdnum_siret.is_valid(siret):
                 raise ValidationError(
                     self.env._(
-                        "The SIRET %(siret)s of %(partner)s is not valid: a SIRET has "
-                        "14 digits and passes the Luhn check.",
+                        "The SIRET %(siret)s of %(partner)s is not valid (a SIRET "
+                        "has 14 digits and passes the Luhn check): correct it, or "
+                        "leave it empty.",
                         siret=partner.siret,
                         partner=partner.display_name,
                     )
@@ -254,14 +255,17 @@ class ResPartner(models.Model):
         if not siret:
             raise UserError(
                 self.env._(
-                    "Set the SIRET of %(partner)s first.", partner=self.display_name
+                    "Set the SIRET of %(partner)s on its form first, then look it "
+                    "up again.",
+                    partner=self.display_name,
                 )
             )
         if not stdnum_siret.is_valid(siret):
             raise UserError(
                 self.env._(
-                    "The SIRET %(siret)s of %(partner)s is not valid: a SIRET has "
-                    "14 digits and passes the Luhn check.",
+                    "The SIRET %(siret)s of %(partner)s is not valid (a SIRET "
+                    "has 14 digits and passes the Luhn check): correct it on its "
+                    "form, then look it up again.",
                     siret=self.siret,
                     partner=self.display_name,
                 )
@@ -283,8 +287,10 @@ class ResPartner(models.Model):
         if len(structures) > 1:
             raise UserError(
                 self.env._(
-                    "Chorus Pro has %(count)s structures with the SIRET %(siret)s; "
-                    "ask the buyer which one receives its invoices.",
+                    "Chorus Pro has %(count)s structures with the SIRET %(siret)s, "
+                    "so the one receiving the invoices is unknown: ask the buyer "
+                    "to have the others closed on Chorus Pro, then look it up "
+                    "again.",
                     count=len(structures),
                     siret=siret,
                 )

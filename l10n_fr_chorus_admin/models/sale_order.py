@@ -161,15 +161,17 @@ class SaleOrder(models.Model):
             ):
                 raise ValidationError(
                     self.env._(
-                        "%(order)s is an automatic renewal: choose the renewed "
-                        "order, whose administrative mandate must be approved.",
+                        "%(order)s is an automatic renewal: choose as Renewed "
+                        "order an order whose administrative mandate is approved, "
+                        "or make it a manual renewal.",
                         order=order.display_name,
                     )
                 )
             if origin.commercial_partner_id != order.commercial_partner_id:
                 raise ValidationError(
                     self.env._(
-                        "%(order)s renews %(origin)s, an order of another customer.",
+                        "%(order)s renews %(origin)s, an order of another "
+                        "customer: choose a Renewed order of the same customer.",
                         order=order.display_name,
                         origin=origin.display_name,
                     )
@@ -199,17 +201,49 @@ class SaleOrder(models.Model):
         for order in self:
             if order.state == "cancel":
                 raise UserError(
-                    self.env._("%(order)s is cancelled.", order=order.display_name)
+                    self.env._(
+                        "%(order)s is cancelled: set it back to quotation first.",
+                        order=order.display_name,
+                    )
                 )
             if order.chorus_mandate_state not in allowed:
                 raise UserError(
                     self.env._(
                         "%(order)s: not possible while its administrative mandate "
-                        "is “%(state)s”.",
+                        "is “%(state)s”. %(next)s",
                         order=order.display_name,
                         state=states.get(order.chorus_mandate_state, "-"),
+                        next=order._chorus_mandate_next_step(),
                     )
                 )
+
+    def _chorus_mandate_next_step(self):
+        """What to do next with the mandate of this order, by its state."""
+        self.ensure_one()
+        steps = {
+            "to_request": self.env._(
+                "Send the mandate request first (Send mandate request)."
+            ),
+            "requested": self.env._(
+                "Wait for the signed form, or register it (Register signed form)."
+            ),
+            "received": self.env._(
+                "Check the signed form, then approve or refuse the mandate."
+            ),
+            "approved": self.env._(
+                "It is approved: the order is invoiced without anything more."
+            ),
+            "refused": self.env._(
+                "Register the corrected signed form, or send the mandate request again."
+            ),
+        }
+        return steps.get(
+            self.chorus_mandate_state,
+            self.env._(
+                "The order needs no mandate: to ask for one, set its Public "
+                "payment mode to Administrative mandate."
+            ),
+        )
 
     def _chorus_mandate_bank_account(self):
         """The company's IBAN given to public buyers for the payment."""
@@ -285,7 +319,9 @@ class SaleOrder(models.Model):
         """Raise a UserError unless ``data`` is a PDF, PNG or JPEG of 10 MB at most."""
         self.ensure_one()
         if not data:
-            raise UserError(self.env._("The signed form file is empty."))
+            raise UserError(
+                self.env._("The signed form file is empty: choose the file again.")
+            )
         if len(data) > MANDATE_MAX_BYTES:
             raise UserError(
                 self.env._(

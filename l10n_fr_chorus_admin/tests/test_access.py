@@ -1,8 +1,11 @@
 import json
 
+from lxml import etree
+
 from odoo.exceptions import AccessError
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
+from odoo.tools.safe_eval import safe_eval
 
 SECRETS = [
     "chorus_qualification_client_secret",
@@ -143,3 +146,63 @@ class TestChorusAccess(HttpCase):
             service.with_user(self.salesman).write({"code": "X"})
         service.with_user(self.accountant).write({"name": "Renamed"})
         self.assertEqual(service.name, "Renamed")
+
+    def test_billing_users_keep_the_ecb_rates(self):
+        """Billing users claim the late-payment interest: they find the ECB
+        rates in their menus and add or correct them; deleting one is for
+        billing administrators; other employees only read them."""
+        billing = new_test_user(
+            self.env, "chorus_ecb_billing", "account.group_account_invoice"
+        )
+        menu = self.env.ref("l10n_fr_chorus_admin.menu_chorus_ecb_rate")
+        Menu = self.env["ir.ui.menu"]
+        for user, visible in (
+            (billing, True),
+            (self.accountant, True),
+            (self.salesman, False),
+        ):
+            with self.subTest(user=user.login):
+                self.assertEqual(
+                    menu.id in Menu.with_user(user)._visible_menu_ids(), visible
+                )
+        rate = (
+            self.env["chorus.ecb.rate"]
+            .with_user(billing)
+            .create({"date_from": "2099-01-01", "rate": 2.15})
+        )
+        rate.write({"rate": 2.4})
+        self.assertEqual(rate.sudo().rate, 2.4)
+        with self.assertRaises(AccessError):
+            rate.unlink()
+        self.assertEqual(rate.with_user(self.salesman).rate, 2.4)
+        with self.assertRaises(AccessError):
+            rate.with_user(self.salesman).write({"rate": 3.0})
+        with self.assertRaises(AccessError):
+            self.env["chorus.ecb.rate"].with_user(self.salesman).create(
+                {"date_from": "2099-07-01", "rate": 1.0}
+            )
+        rate.with_user(self.accountant).unlink()
+        self.assertFalse(rate.exists())
+
+    def test_chorus_identifiers_are_shown_without_thousands_separators(self):
+        """Chorus Pro ids (e.g. 25000201) are identifiers, not quantities: no
+        view formats them as numbers ("25,000,201")."""
+        identifiers = {
+            "res.partner": ["chorus_structure_id"],
+            "res.config.settings": ["chorus_structure_id"],
+            "chorus.pro.service": ["chorus_id"],
+        }
+        for model, fields in identifiers.items():
+            views = self.env[model].get_views([(False, "list"), (False, "form")])
+            for name in fields:
+                nodes = [
+                    (view_type, node)
+                    for view_type, view in views["views"].items()
+                    for node in etree.fromstring(view["arch"]).iter("field")
+                    if node.get("name") == name
+                ]
+                self.assertTrue(nodes, f"{model}.{name} is in no view")
+                for view_type, node in nodes:
+                    with self.subTest(model=model, view=view_type, field=name):
+                        options = safe_eval(node.get("options") or "{}")
+                        self.assertIs(options.get("enable_formatting"), False)

@@ -481,8 +481,13 @@ class TestChorusDocuments(AccountTestInvoicingHttpCommon):
             with self.assertRaises(UserError) as caught:
                 invoice._chorus_build_document(syntax)
             message = str(caught.exception)
-            self.assertIn("The SIRET of Syndicat sans SIRET is required", message)
-            self.assertIn("Set the bank account", message)
+            self.assertIn(
+                "The SIRET of Syndicat sans SIRET is required by Chorus Pro: set "
+                "it in the customer's form",
+                message,
+            )
+            self.assertIn("Set the Recipient Bank", message)
+            self.assertIn("then click 'Send to Chorus Pro'", message)
 
     def test_stock_export_unchanged_for_private_customer(self):
         """Odoo's own exports keep Odoo's content for other customers."""

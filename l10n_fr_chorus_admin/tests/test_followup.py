@@ -702,7 +702,7 @@ class TestLatePayment(ChorusFollowupCase):
         late.invalidate_recordset()
         with self.assertRaises(UserError) as error:
             late.action_chorus_create_claim()
-        self.assertIn("ECB", str(error.exception))
+        self.assertIn("Invoicing > Customers > ECB rates", str(error.exception))
         self.assertFalse(late.chorus_claim_ids)
 
 

@@ -1,5 +1,7 @@
 from datetime import date
 
+from lxml import html
+
 from odoo.tests import HttpCase, new_test_user, tagged
 
 from odoo.addons.account.tests.common import AccountTestInvoicingHttpCommon
@@ -70,6 +72,43 @@ class TestFollowupTours(AccountTestInvoicingHttpCommon, HttpCase):
                 )
             move.write(values)
             cls.invoices |= move
+
+    def test_portal_shows_no_internal_sending_state(self):
+        """The buyer sees one "being sent" label for every step of ours before
+        Chorus Pro integrates the invoice, never "Error" or "Outcome unknown";
+        Chorus Pro's own statuses are shown as they are."""
+        sending = {}
+        for state in ("to_send", "sending", "unknown", "error", "deposited"):
+            move = self.init_invoice(
+                "out_invoice", partner=self.town_hall, amounts=[100.0]
+            )
+            move.name = f"CHORUS/SEND/{state}"
+            move.action_post()
+            move.write({"chorus_state": state, "chorus_error": "Internal reason"})
+            sending[move] = state
+        self.authenticate("chorus_portal", "chorus_portal")
+        page = html.fromstring(self.url_open("/my/invoices").content)
+        cells = {
+            row.xpath(".//a[@title]")[0].get("title"): " ".join(
+                row.xpath(".//td[contains(@class, 'o_chorus_portal_status')]")[0]
+                .text_content()
+                .split()
+            )
+            for row in page.xpath("//tbody/tr[.//td[contains(@class, 'o_chorus')]]")
+        }
+        for move in sending:
+            self.assertEqual(cells[move.name], "Being sent to Chorus Pro")
+        self.assertTrue(cells["CHORUS/TOUR/0001"].startswith("Made available"))
+        self.assertTrue(cells["CHORUS/TOUR/0002"].startswith("Paid"))
+        for move, state in sending.items():
+            with self.subTest(state=state):
+                response = self.url_open(move.get_portal_url())
+                banner = html.fromstring(response.content).xpath(
+                    "//div[contains(@class, 'o_chorus_portal_invoice')]"
+                )[0]
+                text = " ".join(banner.text_content().split())
+                self.assertEqual(text, "Chorus Pro: Being sent to Chorus Pro")
+                self.assertNotIn("Internal reason", response.text)
 
     def test_portal_invoices(self):
         self.start_tour("/my/invoices", "chorus_portal_invoices", login="chorus_portal")

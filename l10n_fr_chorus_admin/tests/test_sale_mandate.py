@@ -92,11 +92,16 @@ class TestMandateStates(MandateCase):
     def test_request_refused_once_approved_or_cancelled(self):
         order = self.make_received_order()
         self.approve(order, service_code="TECHNIQUE")
-        with self.assertRaisesRegex(UserError, "Approved"):
+        # The refusal says why and what to do next.
+        with self.assertRaisesRegex(
+            UserError, "“Approved”. It is approved: the order is invoiced"
+        ):
             order.action_chorus_send_mandate()
         cancelled = self.make_order()
         cancelled.action_cancel()
-        with self.assertRaisesRegex(UserError, "cancelled"):
+        with self.assertRaisesRegex(
+            UserError, "cancelled: set it back to quotation first"
+        ):
             cancelled.action_chorus_send_mandate()
         self.assertEqual(cancelled.chorus_mandate_state, "to_request")
 
@@ -212,13 +217,16 @@ class TestMandateApproval(MandateCase):
         order = self.make_received_order()
         cases = [
             ({}, "requires a Chorus Pro service code"),
-            ({"service_code": "TECH!"}, "may only hold letters"),
-            ({"service_code": "INCONNU"}, "no active Chorus Pro service INCONNU"),
+            ({"service_code": "TECH!"}, "may only hold letters.*correct the Service"),
+            (
+                {"service_code": "INCONNU"},
+                "no active Chorus Pro service INCONNU: enter one of its services",
+            ),
             ({"service_code": "FACTURES_PUBLIQUES"}, "reserved"),
             ({"service_code": "ECOLES"}, "requires an engagement number"),
             (
                 {"service_code": "TECHNIQUE", "engagement_number": "E" * 51},
-                "longer than 50",
+                "longer than 50 characters: correct it",
             ),
         ]
         for values, message in cases:
@@ -233,7 +241,10 @@ class TestMandateApproval(MandateCase):
         order = self.make_received_order()
         expectations = {
             "engagement": ({}, "requires an engagement number"),
-            "service_or_engagement": ({}, "a service code or an engagement number"),
+            "service_or_engagement": (
+                {},
+                "a service code or an engagement number: enter the one written",
+            ),
             "service_and_engagement": (
                 {"engagement_number": "EJ1"},
                 "requires a Chorus Pro service code",
@@ -332,7 +343,9 @@ class TestMandateRefusal(MandateCase):
         self.assertTrue(mail)
         self.assertIn("The engagement number is missing.", str(mail[0].body_html))
         self.assertIn(self.town_hall, mail.recipient_ids)
-        with self.assertRaisesRegex(UserError, "Refused"):
+        with self.assertRaisesRegex(
+            UserError, "“Refused”. Register the corrected signed form"
+        ):
             self.approve(order, service_code="TECHNIQUE")
         # A corrected form may come back.
         order._chorus_mandate_receive("corrige.pdf", PDF_BYTES)
@@ -341,7 +354,9 @@ class TestMandateRefusal(MandateCase):
 
     def test_refusal_only_while_waiting(self):
         order = self.make_order()
-        with self.assertRaisesRegex(UserError, "To request"):
+        with self.assertRaisesRegex(
+            UserError, "“To request”. Send the mandate request first"
+        ):
             self.refuse(order, "No.")
         self.assertEqual(order.chorus_mandate_state, "to_request")
 
@@ -380,11 +395,15 @@ class TestMandateRenewal(MandateCase):
 
     def test_automatic_renewal_needs_an_approved_mandate(self):
         pending = self.make_received_order()
-        with self.assertRaisesRegex(ValidationError, "must be approved"):
+        with self.assertRaisesRegex(
+            ValidationError, "an order whose administrative mandate is approved"
+        ):
             self.make_order(
                 chorus_renewal_type="automatic", chorus_renewed_order_id=pending.id
             )
-        with self.assertRaisesRegex(ValidationError, "must be approved"):
+        with self.assertRaisesRegex(
+            ValidationError, "an order whose administrative mandate is approved"
+        ):
             self.make_order(chorus_renewal_type="automatic")
 
     def test_manual_renewal_asks_for_a_new_mandate(self):

@@ -19,3 +19,20 @@ class TestChorusGroups(BaseCommon):
         self.assertFalse(billing.has_group("l10n_fr_chorus_admin.group_chorus_manager"))
         self.assertTrue(manager.has_group("l10n_fr_chorus_admin.group_chorus_manager"))
         self.assertFalse(salesman.has_group("l10n_fr_chorus_admin.group_chorus_user"))
+
+    def test_the_user_form_shows_the_groups_outside_developer_mode(self):
+        """Odoo's user form shows a category's groups outside developer mode
+        only when they form one chain (a selection): Chorus Pro (User,
+        Administrator) beside Invoicing, the mandate approvers beside Sales."""
+        kinds = {
+            app: (kind, category)
+            for app, kind, _groups, category in self.env[
+                "res.groups"
+            ].get_groups_by_application()
+        }
+        chorus = self.env.ref("l10n_fr_chorus_admin.module_category_chorus_pro")
+        mandate = self.env.ref("l10n_fr_chorus_admin.module_category_chorus_mandate")
+        self.assertEqual(kinds[chorus][0], "selection")
+        self.assertEqual(kinds[chorus][1][1], "Accounting")
+        self.assertEqual(kinds[mandate][0], "selection")
+        self.assertEqual(kinds[mandate][1][1], "Sales")

@@ -147,11 +147,16 @@ class TestTransmissionTrigger(ChorusInvoiceCase):
 
 
 class TestTransmissionChecks(ChorusInvoiceCase):
-    def assertRefused(self, move, fragment):
+    def assertRefused(self, move, fragment, where=None):
+        """One of the errors holds ``fragment`` (what is wrong) and, when
+        given, ``where`` (what to do next: the field or menu to fix)."""
         errors = move._chorus_check_errors()
         self.assertTrue(
-            any(fragment in error for error in errors),
-            f"{fragment!r} not in {errors}",
+            any(
+                fragment in error and (where is None or where in error)
+                for error in errors
+            ),
+            f"{fragment!r} / {where!r} not in {errors}",
         )
 
     def test_a_correct_invoice_passes(self):
@@ -166,30 +171,57 @@ class TestTransmissionChecks(ChorusInvoiceCase):
                 "active": False,
             }
         )
+        # Every message says what is wrong and where to fix it.
+        buyer_reference = "Buyer Reference (Other Info tab)"
+        engagement = "Purchase Order Reference (Other Info tab)"
         cases = [
-            ({"buyer_reference": "ANCIEN"}, "no active Chorus Pro service ANCIEN"),
-            ({"buyer_reference": False}, "requires a service code"),
-            ({"buyer_reference": "INCONNU"}, "no active Chorus Pro service INCONNU"),
-            ({"buyer_reference": "FACTURES_PUBLIQUES"}, "reserved"),
-            ({"buyer_reference": "ÉCOLES!"}, "may only hold letters"),
-            ({"buyer_reference": "ECOLES"}, "requires an engagement number"),
-            ({"purchase_order_reference": "E" * 51}, "longer than 50"),
-            ({"partner_bank_id": False}, "IBAN"),
+            (
+                {"buyer_reference": "ANCIEN"},
+                "no active Chorus Pro service ANCIEN",
+                buyer_reference,
+            ),
+            ({"buyer_reference": False}, "requires a service code", buyer_reference),
+            (
+                {"buyer_reference": "INCONNU"},
+                "no active Chorus Pro service INCONNU",
+                "Look up on Chorus Pro",
+            ),
+            ({"buyer_reference": "FACTURES_PUBLIQUES"}, "reserved", buyer_reference),
+            ({"buyer_reference": "ÉCOLES!"}, "may only hold letters", buyer_reference),
+            (
+                {"buyer_reference": "ECOLES"},
+                "requires an engagement number",
+                engagement,
+            ),
+            ({"purchase_order_reference": "E" * 51}, "longer than 50", engagement),
+            ({"partner_bank_id": False}, "IBAN", "recipient bank (Other Info tab)"),
         ]
-        for values, fragment in cases:
+        for values, fragment, where in cases:
             with self.subTest(values=values):
-                self.assertRefused(self.make_invoice(post=False, **values), fragment)
+                self.assertRefused(
+                    self.make_invoice(post=False, **values), fragment, where
+                )
 
     def test_sirets_currency_and_number(self):
         move = self.make_invoice(post=False)
         self.town_hall.siret = False
-        self.assertRefused(move, "customer Mairie de Démoville has no valid SIRET")
+        self.assertRefused(
+            move,
+            "customer Mairie de Démoville has no valid SIRET",
+            "correct it on the customer's form",
+        )
         self.company.siret = False
-        self.assertRefused(move, "has no valid SIRET (Settings")
+        self.assertRefused(
+            move, "has no valid SIRET: correct it in Settings > Users & Companies"
+        )
         move.currency_id = self.setup_other_currency("USD")
-        self.assertRefused(move, "only accepts invoices in euros")
+        self.assertRefused(
+            move, "only accepts invoices in euros", "set its currency to EUR"
+        )
         move.name = "FAC/2026/000000000001234"
-        self.assertRefused(move, "longer than 20 characters")
+        self.assertRefused(
+            move, "longer than 20 characters", "shorten the journal's sequence prefix"
+        )
 
     def test_credit_note_needs_no_iban(self):
         refund = self.make_invoice("out_refund", post=False, partner_bank_id=False)
@@ -200,17 +232,27 @@ class TestTransmissionChecks(ChorusInvoiceCase):
             post=False, buyer_reference=False, purchase_order_reference=False
         )
         expectations = {
-            "none": None,
-            "service": "requires a service code",
-            "engagement": "requires an engagement number",
-            "service_and_engagement": "requires a service code",
-            "service_or_engagement": "a service code or an engagement number",
+            "none": (None, None),
+            "service": ("requires a service code", "fill in the Buyer Reference"),
+            "engagement": (
+                "requires an engagement number",
+                "fill in the Purchase Order Reference",
+            ),
+            "service_and_engagement": (
+                "requires a service code",
+                "fill in the Buyer Reference",
+            ),
+            "service_or_engagement": (
+                "a service code or an engagement number",
+                "fill in the Buyer Reference or the Purchase Order Reference "
+                "(Other Info tab)",
+            ),
         }
-        for requirement, fragment in expectations.items():
+        for requirement, (fragment, where) in expectations.items():
             with self.subTest(requirement=requirement):
                 self.town_hall.chorus_requirement = requirement
                 if fragment:
-                    self.assertRefused(move, fragment)
+                    self.assertRefused(move, fragment, where)
                 else:
                     self.assertEqual(move._chorus_check_errors(), [])
 

@@ -10,7 +10,12 @@ APPROVER_GROUP = "l10n_fr_chorus_admin.group_chorus_mandate_approver"
 def check_approver(env):
     if not env.user.has_group(APPROVER_GROUP):
         raise AccessError(
-            env._("Only mandate approvers may approve or refuse a mandate.")
+            env._(
+                "Only mandate approvers may approve or refuse a mandate: ask one "
+                "to do it, or an administrator for the group Administrative "
+                "mandates / Mandate approver (Settings > Users & Companies > "
+                "Users)."
+            )
         )
 
 
@@ -102,14 +107,15 @@ class ChorusMandateApprovalWizard(models.TransientModel):
         if len(engagement) > constants.MAX_ENGAGEMENT_NUMBER:
             errors.append(
                 self.env._(
-                    "The engagement number is longer than %(max)s characters.",
+                    "The engagement number is longer than %(max)s characters: "
+                    "correct it.",
                     max=constants.MAX_ENGAGEMENT_NUMBER,
                 )
             )
         if service_code:
             services = self.order_id._chorus_mandate_services()
             format_errors = self.env["account.move"]._chorus_service_code_errors(
-                service_code
+                service_code, self.env._("the Service code")
             )
             errors += format_errors
             if (
@@ -119,8 +125,10 @@ class ChorusMandateApprovalWizard(models.TransientModel):
             ):
                 errors.append(
                     self.env._(
-                        "%(partner)s has no active Chorus Pro service %(code)s; "
-                        "its services are: %(services)s.",
+                        "%(partner)s has no active Chorus Pro service %(code)s: "
+                        "enter one of its services (%(services)s), or click "
+                        "'Look up on Chorus Pro' on the customer if the buyer "
+                        "created it lately.",
                         partner=partner.display_name,
                         code=service_code,
                         services=", ".join(services.mapped("code")) or "-",
@@ -147,7 +155,8 @@ class ChorusMandateApprovalWizard(models.TransientModel):
         ):
             errors.append(
                 self.env._(
-                    "%(partner)s requires a service code or an engagement number.",
+                    "%(partner)s requires a service code or an engagement "
+                    "number: enter the one written on the signed form.",
                     partner=partner.display_name,
                 )
             )
@@ -162,8 +171,9 @@ class ChorusMandateApprovalWizard(models.TransientModel):
         if not company.chorus_structure_id:
             raise UserError(
                 self.env._(
-                    "Test the Chorus Pro connection first (Settings > Chorus Pro): "
-                    "the company's own Chorus Pro structure is not known yet."
+                    "The company's own Chorus Pro structure is not known yet: an "
+                    "administrator clicks Test connection in Settings > Invoicing > "
+                    "Chorus Pro; or untick the check of the engagement number."
                 )
             )
         client = company._chorus_client()

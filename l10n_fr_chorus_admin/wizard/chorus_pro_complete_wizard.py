@@ -33,7 +33,8 @@ class ChorusProCompleteWizard(models.TransientModel):
         if attachment.file_size >= constants.MAX_ATTACHMENT_BYTES:
             errors.append(
                 self.env._(
-                    "%(name)s is too large: Chorus Pro accepts files under 10 MB.",
+                    "%(name)s is too large: Chorus Pro accepts files under 10 MB. "
+                    "Compress it, or split it into several files.",
                     name=attachment.name,
                 )
             )
@@ -56,7 +57,10 @@ class ChorusProCompleteWizard(models.TransientModel):
         move.check_access("write")
         if move.chorus_state != "suspended" or not move.chorus_identifier:
             raise UserError(
-                self.env._("Only an invoice suspended on Chorus Pro can be completed.")
+                self.env._(
+                    "Only an invoice suspended on Chorus Pro can be completed: "
+                    "reload the invoice to see its current Chorus Pro status."
+                )
             )
         comment = (self.comment or "").strip()
         if not comment:

@@ -44,7 +44,10 @@ class ChorusProRecycleWizard(models.TransientModel):
         move.check_access("write")
         if move.chorus_state != "to_recycle" or not move.chorus_identifier:
             raise UserError(
-                self.env._("Only an invoice to re-route on Chorus Pro can be recycled.")
+                self.env._(
+                    "Only an invoice to re-route on Chorus Pro can be recycled: "
+                    "reload the invoice to see its current Chorus Pro status."
+                )
             )
         service_code = self.service_id.code or False
         engagement = (self.engagement_number or "").strip() or False
