@@ -43,6 +43,34 @@ MAX_FLOW_BYTES = 120 * 1024 * 1024
 MAX_FLOW_INVOICES = 100
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 MAX_ATTACHMENT_NAME = 50
+#: File types a supporting document (EN 16931 BG-24) may have (code list of
+#: rule BR-CL-24), with the extensions its name may end with.
+ATTACHMENT_TYPES = {
+    "application/pdf": ("pdf",),
+    "image/png": ("png",),
+    "image/jpeg": ("jpg", "jpeg"),
+    "text/csv": ("csv",),
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ("xlsx",),
+    "application/vnd.oasis.opendocument.spreadsheet": ("ods",),
+}
+#: What a supporting document is (its BT-123, in the list of the French rule
+#: BR-FR-17): any other file is an appendix, the signed mandate a purchase order.
+ATTACHMENT_KINDS = (
+    "RIB",
+    "LISIBLE",
+    "FEUILLE_DE_STYLE",
+    "PJA",
+    "BORDEREAU_SUIVI",
+    "DOCUMENT_ANNEXE",
+    "BON_LIVRAISON",
+    "BON_COMMANDE",
+    "BORDEREAU_SUIVI_VALIDATION",
+    "ETAT_ACOMPTE",
+    "FACTURE_PAIEMENT_DIRECT",
+    "RECAPITULATIF_COTRAITANCE",
+)
+ATTACHMENT_KIND_APPENDIX = "DOCUMENT_ANNEXE"
+ATTACHMENT_KIND_PURCHASE_ORDER = "BON_COMMANDE"
 MAX_INVOICE_NUMBER = 20
 MAX_ENGAGEMENT_NUMBER = 50
 MAX_SERVICE_CODE = 100

@@ -11,6 +11,8 @@ Factur-X, instead of Odoo's Extended profile: it uses nothing outside it once
 the ship-to contact, which that profile does not have, is left out.
 """
 
+import base64
+
 from lxml import etree
 
 from odoo import models
@@ -47,6 +49,22 @@ CONTEXT_ORDER = [
         "GuidelineSpecifiedDocumentContextParameter",
     )
 ]
+HEADER_AGREEMENT_ORDER = [
+    _ram(name)
+    for name in (
+        "BuyerReference",
+        "SellerTradeParty",
+        "BuyerTradeParty",
+        "SellerTaxRepresentativeTradeParty",
+        "SellerOrderReferencedDocument",
+        "BuyerOrderReferencedDocument",
+        "ContractReferencedDocument",
+        "AdditionalReferencedDocument",
+        "SpecifiedProcuringProject",
+    )
+]
+#: UNTDID 1001 code of a supporting document (BG-24) in CII.
+DOCUMENT_TYPE_SUPPORTING = "916"
 TRADE_PARTY_ORDER = [
     _ram(name)
     for name in (
@@ -199,6 +217,21 @@ class AccountEdiXmlCii(models.AbstractModel):
             address = etree.Element(_ram("URIUniversalCommunication"))
             sub_element(address, _ram("URIID"), siret, schemeID=SCHEME_SIRET)
             insert_in_order(party, address, TRADE_PARTY_ORDER)
+
+        # Supporting documents (BG-24), embedded.
+        for attachment in chorus["attachments"]:
+            document = etree.Element(_ram("AdditionalReferencedDocument"))
+            sub_element(document, _ram("IssuerAssignedID"), attachment["name"])
+            sub_element(document, _ram("TypeCode"), DOCUMENT_TYPE_SUPPORTING)
+            sub_element(document, _ram("Name"), attachment["description"])
+            sub_element(
+                document,
+                _ram("AttachmentBinaryObject"),
+                base64.b64encode(attachment["raw"]).decode(),
+                mimeCode=attachment["mimetype"],
+                filename=attachment["name"],
+            )
+            insert_in_order(agreement, document, HEADER_AGREEMENT_ORDER)
 
         # The EN 16931 profile has no contact for the ship-to party.
         for contact in transaction.iterfind(

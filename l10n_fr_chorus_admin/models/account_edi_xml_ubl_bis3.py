@@ -7,6 +7,8 @@ Peppol BIS ones: ``ProfileID`` carries the French billing framework (BT-23),
 as the French rules want, and Peppol's own rules do not apply.
 """
 
+import base64
+
 from lxml import etree
 
 from odoo import models
@@ -161,6 +163,22 @@ class AccountEdiXmlUblBis3(models.AbstractModel):
         if chorus["contract"]:
             reference = etree.Element(f"{{{CAC}}}ContractDocumentReference")
             sub_element(reference, f"{{{CBC}}}ID", chorus["contract"])
+            insert_in_order(tree, reference, DOCUMENT_REFERENCES_ORDER[root])
+        # Supporting documents (BG-24), embedded.
+        for attachment in chorus["attachments"]:
+            reference = etree.Element(f"{{{CAC}}}AdditionalDocumentReference")
+            sub_element(reference, f"{{{CBC}}}ID", attachment["name"])
+            sub_element(
+                reference, f"{{{CBC}}}DocumentDescription", attachment["description"]
+            )
+            binary = sub_element(reference, f"{{{CAC}}}Attachment")
+            sub_element(
+                binary,
+                f"{{{CBC}}}EmbeddedDocumentBinaryObject",
+                base64.b64encode(attachment["raw"]).decode(),
+                mimeCode=attachment["mimetype"],
+                filename=attachment["name"],
+            )
             insert_in_order(tree, reference, DOCUMENT_REFERENCES_ORDER[root])
         if not chorus["bank"]:
             # Credit notes carry no payment means (Odoo writes "standing

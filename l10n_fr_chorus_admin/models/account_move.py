@@ -211,6 +211,7 @@ class AccountMove(models.Model):
                 )
             )
         errors += self._chorus_check_references()
+        errors += self._chorus_attachment_errors()
         if self.move_type == "out_invoice" and (
             not self.partner_bank_id or self.partner_bank_id.acc_type != "iban"
         ):

@@ -29,6 +29,10 @@ from odoo.tools import float_repr
 from odoo.tools.pdf import OdooPdfFileReader, OdooPdfFileWriter
 
 from ..chorus_pro.constants import (
+    ATTACHMENT_KIND_APPENDIX,
+    ATTACHMENT_KINDS,
+    ATTACHMENT_TYPES,
+    MAX_ATTACHMENT_BYTES,
     MAX_ATTACHMENT_NAME,
     SYNTAX_CII,
     SYNTAX_FACTURX,
@@ -36,7 +40,8 @@ from ..chorus_pro.constants import (
 )
 
 # The account.move extension below is kept apart from account_move.py on
-# purpose: document building only, one entry point, no field.
+# purpose: document building only, one entry point, and the supporting
+# documents the document carries.
 # pylint: disable=consider-merging-classes-inherited
 
 _logger = logging.getLogger(__name__)
@@ -121,8 +126,33 @@ def sub_element(parent, tag, text=None, nsmap=None, **attributes):
     return element
 
 
+def attachment_file_name(name, extension):
+    """``name`` shortened, if needed, to a supporting document name Chorus Pro
+    accepts: at most 50 characters, ending with ``.extension``."""
+    suffix = f".{extension}"
+    stem = name[: -len(suffix)] if name.lower().endswith(suffix) else name
+    return stem[: MAX_ATTACHMENT_NAME - len(suffix)].rstrip() + suffix
+
+
 class AccountMove(models.Model):
     _inherit = "account.move"
+
+    chorus_attachment_ids = fields.Many2many(
+        "ir.attachment",
+        "account_move_chorus_attachment_rel",
+        "move_id",
+        "attachment_id",
+        string="Supporting documents",
+        copy=False,
+        help="Files sent to Chorus Pro inside the invoice's document, for the "
+        "buyer: the signed purchase order, a delivery note, a statement of work. "
+        "PDF, PNG, JPEG, CSV, XLSX or ODS files of less than 10 MB, named in 50 "
+        "characters at most.",
+    )
+
+    chorus_customer_is_public = fields.Boolean(
+        related="commercial_partner_id.chorus_is_public"
+    )
 
     # Entry point --------------------------------------------------------------
 
@@ -231,7 +261,59 @@ class AccountMove(models.Model):
             # Credit notes carry no payment means at all.
             "bank": bank,
             "bic": bank and bank.bank_id.bic,
+            "attachments": [
+                {
+                    "name": attachment_file_name(
+                        attachment.name or "",
+                        ATTACHMENT_TYPES.get(attachment.mimetype, ("bin",))[0],
+                    ),
+                    # The attachment's description holds its kind when the
+                    # add-on attached it (the signed mandate).
+                    "description": attachment.description
+                    if attachment.description in ATTACHMENT_KINDS
+                    else ATTACHMENT_KIND_APPENDIX,
+                    "mimetype": attachment.mimetype,
+                    "raw": attachment.raw,
+                }
+                for attachment in self.chorus_attachment_ids.sorted("id")
+            ],
         }
+
+    def _chorus_attachment_errors(self):
+        """What Chorus Pro would refuse in the supporting documents: their
+        type and size (translated messages). Their names are made acceptable
+        when the document is built."""
+        self.ensure_one()
+        errors = []
+        accepted = ", ".join(
+            extension.upper() for extension, *_others in ATTACHMENT_TYPES.values()
+        )
+        for attachment in self.chorus_attachment_ids:
+            name = attachment.name or ""
+            extensions = ATTACHMENT_TYPES.get(attachment.mimetype)
+            if not extensions:
+                errors.append(
+                    self.env._(
+                        "Chorus Pro does not accept the supporting document "
+                        "%(name)s (%(type)s): remove it from the Chorus Pro tab "
+                        "and attach it as a %(accepted)s file.",
+                        name=name,
+                        type=attachment.mimetype,
+                        accepted=accepted,
+                    )
+                )
+                continue
+            if attachment.file_size >= MAX_ATTACHMENT_BYTES:
+                errors.append(
+                    self.env._(
+                        "The supporting document %(name)s is too large for Chorus "
+                        "Pro (%(size)s MB; less than 10 MB each): remove it from "
+                        "the Chorus Pro tab and attach it compressed or split.",
+                        name=name,
+                        size=round(attachment.file_size / 1024 / 1024, 1),
+                    )
+                )
+        return errors
 
     def _chorus_document_errors(self):
         """What prevents a valid Chorus Pro document: translated messages."""

@@ -1,8 +1,12 @@
 import os
+import re
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools.mimetypes import guess_mimetype
+
+from ..chorus_pro.constants import ATTACHMENT_KIND_PURCHASE_ORDER, ATTACHMENT_TYPES
+from .account_move_chorus_document import attachment_file_name
 
 MANDATE_STATES = [
     ("to_request", "To request"),
@@ -425,8 +429,30 @@ class SaleOrder(models.Model):
         if self.state in ("draft", "sent"):
             self.action_confirm()
         invoices = self._create_invoices()
+        self._chorus_attach_mandate(invoices)
         invoices.action_post()
         return invoices
+
+    def _chorus_attach_mandate(self, invoices):
+        """The signed mandate goes to Chorus Pro with the invoices, as a
+        supporting document the buyer's accountant matches them with."""
+        mandate = self.chorus_mandate_attachment_id
+        extensions = ATTACHMENT_TYPES.get(mandate.mimetype)
+        if not (mandate and extensions):
+            return
+        name = attachment_file_name(
+            "Bon_de_commande_signe_" + re.sub(r"[^A-Za-z0-9_-]+", "_", self.name),
+            extensions[0],
+        )
+        for invoice in invoices:
+            invoice.chorus_attachment_ids = mandate.sudo().copy(
+                {
+                    "name": name,
+                    "description": ATTACHMENT_KIND_PURCHASE_ORDER,
+                    "res_model": invoice._name,
+                    "res_id": invoice.id,
+                }
+            )
 
     def _chorus_mandate_refuse(self, reason):
         self.ensure_one()

@@ -1,3 +1,4 @@
+import base64
 import io
 import re
 
@@ -594,3 +595,122 @@ class TestChorusDocuments(AccountTestInvoicingHttpCommon):
             self.assertEqual(result.br_fr, [], context)
             self.assertEqual(result.warnings, [], context)
             self.assertEqual(result.profile.split("#")[0], "urn:cen.eu:en16931:2017")
+
+    # Supporting documents (BG-24) ----------------------------------------------
+
+    def attach(self, move, name, raw, mimetype):
+        attachment = self.env["ir.attachment"].create(
+            {
+                "name": name,
+                "raw": raw,
+                "mimetype": mimetype,
+                "res_model": move._name,
+                "res_id": move.id,
+            }
+        )
+        move.chorus_attachment_ids |= attachment
+        return attachment
+
+    def test_supporting_documents_travel_inside_the_document(self):
+        long_name = (
+            "Procès-verbal de réception des travaux du gymnase municipal de "
+            "Démoville.pdf"
+        )
+        pdf = b"%PDF-1.4\n% a statement of work\n%%EOF\n"
+        png = base64.b64decode(
+            "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+        )
+        documents = []
+        for move in (self.invoice, self.credit_note):
+            self.attach(move, long_name, pdf, "application/pdf")
+            self.attach(move, "photo du chantier", png, "image/png")
+            self.assertEqual(move._chorus_attachment_errors(), [])
+            expected = {
+                "Procès-verbal de réception des travaux du gymn.pdf": pdf,
+                "photo du chantier.png": png,
+            }
+            cii = self.build(move, SYNTAX_CII)["content"]
+            tree = etree.fromstring(cii)
+            binaries = tree.xpath(
+                f"{AGREEMENT}/ram:AdditionalReferencedDocument"
+                "/ram:AttachmentBinaryObject",
+                namespaces=NS,
+            )
+            self.assertEqual(
+                {b.get("filename"): base64.b64decode(b.text) for b in binaries},
+                expected,
+            )
+            self.assertEqual(
+                tree.xpath(
+                    f"{AGREEMENT}/ram:AdditionalReferencedDocument/ram:TypeCode/text()",
+                    namespaces=NS,
+                ),
+                ["916", "916"],
+            )
+            ubl = self.build(move, SYNTAX_UBL)["content"]
+            binaries = etree.fromstring(ubl).xpath(
+                "/*/cac:AdditionalDocumentReference/cac:Attachment"
+                "/cbc:EmbeddedDocumentBinaryObject",
+                namespaces=NS,
+            )
+            self.assertEqual(
+                {b.get("filename"): base64.b64decode(b.text) for b in binaries},
+                expected,
+            )
+            self.assertEqual(
+                [b.get("mimeCode") for b in binaries], ["application/pdf", "image/png"]
+            )
+            documents += [(SYNTAX_CII, cii, move.name), (SYNTAX_UBL, ubl, move.name)]
+            documents.append(
+                (SYNTAX_FACTURX, self.build_facturx(move)["content"], move.name)
+            )
+            self.assertEqual(
+                tree.xpath(
+                    f"{AGREEMENT}/ram:AdditionalReferencedDocument/ram:Name/text()",
+                    namespaces=NS,
+                ),
+                ["DOCUMENT_ANNEXE", "DOCUMENT_ANNEXE"],
+                "BT-123 is a kind of the French list (BR-FR-17)",
+            )
+        # One supporting document alone.
+        single = self.make_discount_invoice()
+        self.attach(single, "Bon de livraison.pdf", pdf, "application/pdf")
+        for syntax in (SYNTAX_CII, SYNTAX_UBL):
+            documents.append(
+                (syntax, self.build(single, syntax)["content"], f"{single.name} one")
+            )
+        for (syntax, _content, label), result in zip(
+            documents, get_validator().validate(documents), strict=True
+        ):
+            context = f"{label} {syntax}: {result.messages(True, True)}"
+            self.assertTrue(result.ok, context)
+            self.assertEqual(result.br_fr, [], context)
+            self.assertFalse(
+                [failure for failure in result.en16931 if failure.flag != "warning"],
+                context,
+            )
+            # EN 16931's CII rules CII-SR-475/476 warn as soon as there are two
+            # supporting documents, which BG-24 allows (a defect of those
+            # rules, discussed in github.com/fnfempe/France_RFE issue 68).
+            warnings = {failure.rule for failure in result.en16931}
+            if syntax != SYNTAX_UBL and not label.endswith(" one"):
+                self.assertLessEqual(warnings, {"CII-SR-475", "CII-SR-476"}, context)
+            else:
+                self.assertEqual(warnings, set(), context)
+
+    def test_supporting_documents_chorus_pro_refuses(self):
+        move = self.invoice
+        self.attach(move, "outil.exe", b"MZ\x90\x00", "application/x-msdownload")
+        ten_megabytes = b"%PDF-1.4\n" + b"0" * (10 * 1024 * 1024)
+        self.attach(move, "plans.pdf", ten_megabytes, "application/pdf")
+        errors = move._chorus_attachment_errors()
+        self.assertEqual(len(errors), 2, errors)
+        self.assertIn("outil.exe", errors[0])
+        self.assertIn("remove it from the Chorus Pro tab", errors[0])
+        self.assertIn("plans.pdf", errors[1])
+        self.assertIn("less than 10 MB", errors[1])
+        self.assertEqual(
+            [error for error in move._chorus_check_errors() if "supporting" in error],
+            errors,
+            "the checks before sending include them",
+        )

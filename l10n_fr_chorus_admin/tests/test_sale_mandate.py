@@ -197,6 +197,15 @@ class TestMandateApproval(MandateCase):
         self.env.cr.flush()
         self.assertEqual(invoice.chorus_state, "to_send", "handed to the transmission")
         self.assertEqual(invoice._chorus_check_errors(), [])
+        mandate = invoice.chorus_attachment_ids
+        self.assertEqual(len(mandate), 1, "the signed mandate goes with the invoice")
+        self.assertEqual(mandate.raw, order.chorus_mandate_attachment_id.raw)
+        self.assertEqual(
+            mandate.name,
+            f"Bon_de_commande_signe_{order.name}.pdf".replace("/", "_"),
+        )
+        self.assertEqual(mandate.res_model, "account.move")
+        self.assertEqual(mandate.res_id, invoice.id)
         self.assertFalse(
             order.activity_ids.filtered(
                 lambda a: (

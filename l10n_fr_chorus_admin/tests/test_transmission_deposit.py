@@ -172,6 +172,52 @@ class TestTransmissionDeposit(DepositHelpers, ChorusInvoiceCase):
         self.assertEqual(move.chorus_state, "deposited")
         self.assertEqual(self.stats()["deposits"], 1)
 
+    def test_supporting_documents_reach_chorus_pro(self):
+        for syntax in (UBL, CII):
+            with self.subTest(syntax=syntax):
+                self.company.chorus_syntax = syntax
+                move = self.make_invoice(post=False)
+                move.chorus_attachment_ids = self.env["ir.attachment"].create(
+                    {
+                        "name": "Bon de livraison.pdf",
+                        "raw": b"%PDF-1.4\n% delivered\n%%EOF\n",
+                        "mimetype": "application/pdf",
+                        "res_model": move._name,
+                        "res_id": move.id,
+                    }
+                )
+                self.post(move)
+                self.send()
+                self.assertEqual(move.chorus_state, "deposited", move.chorus_error)
+                self.assertEqual(
+                    self.sandbox_invoices()[move.name]["attachments"],
+                    ["Bon de livraison.pdf"],
+                )
+
+    def test_a_supporting_document_chorus_pro_refuses_stops_the_invoice(self):
+        move = self.make_invoice(post=False)
+        move.chorus_attachment_ids = self.env["ir.attachment"].create(
+            {
+                "name": "macro.xlsm",
+                "raw": b"PK\x03\x04",
+                "mimetype": "application/vnd.ms-excel.sheet.macroEnabled.12",
+                "res_model": move._name,
+                "res_id": move.id,
+            }
+        )
+        self.post(move)
+        self.send()
+        self.assertEqual(move.chorus_state, "error")
+        self.assertIn("macro.xlsm", move.chorus_error)
+        self.assertEqual(self.stats()["deposits"], 0)
+
+        # Removed by the user, and sent.
+        move.chorus_attachment_ids = False
+        move.action_chorus_retry()
+        self.send()
+        self.assertEqual(move.chorus_state, "deposited")
+        self.assertEqual(self.sandbox_invoices()[move.name]["attachments"], [])
+
     def test_chorus_pro_down_retries_later_without_duplicate(self):
         move = self.make_invoice()
         self.sandbox_admin(

@@ -340,3 +340,41 @@ def test_the_untouched_request_is_accepted(sandbox, client, admin):
     response = raw_deposit(sandbox, client, body)
     assert response.status_code == 200, response.text
     assert response.json()["numeroFluxDepot"]
+
+
+def with_attachment(xml, name, mimetype, content):
+    """``xml`` (a UBL invoice) with one embedded supporting document."""
+    reference = (
+        f"<cac:AdditionalDocumentReference><cbc:ID>{name}</cbc:ID>"
+        "<cac:Attachment><cbc:EmbeddedDocumentBinaryObject "
+        f'mimeCode="{mimetype}" filename="{name}">{base64.b64encode(content).decode()}'
+        "</cbc:EmbeddedDocumentBinaryObject></cac:Attachment>"
+        "</cac:AdditionalDocumentReference>"
+    )
+    return xml.replace(
+        b"<cac:AccountingSupplierParty>",
+        reference.encode() + b"<cac:AccountingSupplierParty>",
+        1,
+    )
+
+
+def test_supporting_documents_are_read_and_their_limits_applied(client, admin):
+    xml = samples.ubl_xml(SampleInvoice("F-PJ-1", PUBLIC_BODY.siret))
+    good = with_attachment(xml, "bon.pdf", "application/pdf", b"%PDF-1.4")
+    report = final_report(client, admin, good, "f.xml", SYNTAX_UBL)
+    assert report["etatCourantDepotFlux"] == "IN_INTEGRE"
+    [invoice] = [
+        i for i in admin.get("invoices")["invoices"] if i["numeroFacture"] == "F-PJ-1"
+    ]
+    assert invoice["attachments"] == ["bon.pdf"]
+
+    for number, name, mimetype, size, reason in (
+        ("F-PJ-2", "outil.exe", "application/octet-stream", 10, "Type de pièce jointe"),
+        ("F-PJ-3", "x" * 47 + ".pdf", "application/pdf", 10, "Nom de pièce jointe"),
+        ("F-PJ-4", "plans.pdf", "application/pdf", 10 * 1024 * 1024, "dépasse 10 Mo"),
+    ):
+        xml = samples.ubl_xml(SampleInvoice(number, PUBLIC_BODY.siret))
+        bad = with_attachment(xml, name, mimetype, b"0" * size)
+        report = final_report(client, admin, bad, "f.xml", SYNTAX_UBL)
+        assert report["etatCourantDepotFlux"] != "IN_INTEGRE", number
+        assert reason in str(report), (number, report)

@@ -9,6 +9,8 @@ is returned with ``problems``: the flow is accepted and its report lists them,
 as Chorus Pro does after its asynchronous checks.
 """
 
+import base64
+import binascii
 import importlib.resources
 import io
 import logging
@@ -20,6 +22,9 @@ from decimal import Decimal, InvalidOperation
 from lxml import etree
 
 from ..constants import (
+    ATTACHMENT_TYPES,
+    MAX_ATTACHMENT_BYTES,
+    MAX_ATTACHMENT_NAME,
     SYNTAX_CII,
     SYNTAX_FACTURX,
     SYNTAX_UBL,
@@ -99,6 +104,8 @@ class ParsedInvoice:
     total_excluding_tax: Decimal | None = None
     total_including_tax: Decimal | None = None
     amount_due: Decimal | None = None
+    #: Embedded supporting documents: ``{"name", "mimetype", "size"}``.
+    attachments: list = field(default_factory=list)
     #: Format problems found after parsing (XSD, missing data): the invoice is
     #: rejected in the flow report.
     problems: list = field(default_factory=list)
@@ -170,6 +177,32 @@ def _siret(party, paths):
     return ""
 
 
+def _read_attachments(invoice, binaries):
+    """Note the supporting documents embedded in ``binaries`` (the elements
+    holding their base64 content) and the limits they break."""
+    for binary in binaries:
+        name = binary.get("filename") or ""
+        mimetype = binary.get("mimeCode") or ""
+        try:
+            size = len(base64.b64decode(binary.text or "", validate=False))
+        except (binascii.Error, ValueError):
+            invoice.problems.append(f"Pièce jointe {name} illisible")
+            continue
+        invoice.attachments.append({"name": name, "mimetype": mimetype, "size": size})
+        extensions = ATTACHMENT_TYPES.get(mimetype)
+        if not extensions:
+            invoice.problems.append(f"Type de pièce jointe {mimetype} non accepté")
+        elif len(name) > MAX_ATTACHMENT_NAME or (
+            name.rsplit(".", 1)[-1].lower() not in extensions
+        ):
+            invoice.problems.append(
+                f"Nom de pièce jointe {name} invalide (≤ {MAX_ATTACHMENT_NAME} "
+                "caractères, avec son extension)"
+            )
+        if size >= MAX_ATTACHMENT_BYTES:
+            invoice.problems.append(f"La pièce jointe {name} dépasse 10 Mo")
+
+
 def _check_required(invoice):
     if not invoice.number:
         invoice.problems.append("Numéro de facture absent")
@@ -217,6 +250,14 @@ def parse_ubl(content, file_name, check_xsd=True):
     invoice.service_code = _text(root, "cbc:BuyerReference")
     invoice.engagement_number = _text(root, "cac:OrderReference/cbc:ID")
     invoice.market_number = _text(root, "cac:ContractDocumentReference/cbc:ID")
+    _read_attachments(
+        invoice,
+        root.iterfind(
+            "cac:AdditionalDocumentReference/cac:Attachment"
+            "/cbc:EmbeddedDocumentBinaryObject",
+            NS,
+        ),
+    )
     totals = root.find("cac:LegalMonetaryTotal", NS)
     invoice.total_excluding_tax = _amount(totals, "cbc:TaxExclusiveAmount")
     invoice.total_including_tax = _amount(totals, "cbc:TaxInclusiveAmount")
@@ -282,6 +323,12 @@ def parse_cii(content, file_name, check_xsd=True):
         )
         invoice.market_number = _text(
             agreement, "ram:ContractReferencedDocument/ram:IssuerAssignedID"
+        )
+        _read_attachments(
+            invoice,
+            agreement.iterfind(
+                "ram:AdditionalReferencedDocument/ram:AttachmentBinaryObject", NS
+            ),
         )
     settlement = (
         transaction.find("ram:ApplicableHeaderTradeSettlement", NS)

@@ -434,6 +434,8 @@ class Invoice:
     status_at: datetime.datetime
     comment: str = ""
     history: list = field(default_factory=list)
+    #: Names of the embedded supporting documents.
+    attachments: list = field(default_factory=list)
 
     def set_status(self, status, when, comment=""):
         self.status = status
@@ -673,6 +675,7 @@ class SandboxState:
                 deposited_at=flow.deposited_at,
                 status=st.INVOICE_DEPOSITED,
                 status_at=flow.deposited_at,
+                attachments=[item["name"] for item in parsed.attachments],
             )
             invoice.history.append((st.INVOICE_DEPOSITED, flow.deposited_at, ""))
             self.invoices[invoice.id] = invoice
@@ -852,8 +855,13 @@ class SandboxState:
             return [self._flow_report(flow) for flow in self.flows.values()]
 
     def list_invoices(self):
+        """Every invoice, as searches return them, with the names of its
+        supporting documents (admin listing only)."""
         with self.lock:
-            return [self._invoice_summary(inv) for inv in self.invoices.values()]
+            return [
+                {**self._invoice_summary(inv), "attachments": list(inv.attachments)}
+                for inv in self.invoices.values()
+            ]
 
     # --- structures -----------------------------------------------------------------
 
