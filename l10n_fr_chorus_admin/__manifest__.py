@@ -18,6 +18,7 @@
         "l10n_fr_facturx_chorus_pro",
         "base_automation",
         "payment_custom",
+        "account_payment",
         "portal",
     ],
     "external_dependencies": {

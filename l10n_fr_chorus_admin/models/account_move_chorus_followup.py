@@ -251,6 +251,12 @@ class AccountMove(models.Model):
 
     # Computes -------------------------------------------------------------
 
+    def _has_to_be_paid(self):
+        # No "Pay Now" in the portal for an invoice sent through Chorus Pro:
+        # the buyer's public accountant pays it by transfer once the service
+        # has certified it, never by an online payment.
+        return super()._has_to_be_paid() and not self.chorus_state
+
     @api.depends("chorus_state")
     def _compute_chorus_portal_state(self):
         public = {value for value, _label in PORTAL_STATES}

@@ -110,6 +110,24 @@ class TestFollowupTours(AccountTestInvoicingHttpCommon, HttpCase):
                 self.assertEqual(text, "Chorus Pro: Being sent to Chorus Pro")
                 self.assertNotIn("Internal reason", response.text)
 
+    def test_no_online_payment_for_an_invoice_sent_to_chorus_pro(self):
+        self.env["ir.config_parameter"].sudo().set_param(
+            "account_payment.enable_portal_payment", "True"
+        )
+        private = self.init_invoice(
+            "out_invoice", partner=self.partner_a, amounts=[100.0], post=True
+        )
+        self.assertTrue(private._has_to_be_paid(), "Odoo's own behaviour")
+        public = self.init_invoice(
+            "out_invoice", partner=self.town_hall, amounts=[100.0], post=True
+        )
+        public.chorus_state = "integrated"
+        self.assertFalse(public._has_to_be_paid())
+        self.authenticate("chorus_portal", "chorus_portal")
+        response = self.url_open(public.get_portal_url())
+        self.assertEqual(response.status_code, 200)
+        self.assertNotIn("Pay Now", response.text)
+
     def test_portal_invoices(self):
         self.start_tour("/my/invoices", "chorus_portal_invoices", login="chorus_portal")
 
