@@ -36,7 +36,7 @@ class MandateCase(ChorusInvoiceCase):
         cls.town_hall.email = "mairie@demoville.example"
         cls.salesman = new_test_user(
             cls.env,
-            "h5_salesman",
+            "mandate_salesman",
             "sales_team.group_sale_salesman",
             email="vendeur@example.com",
             company_id=cls.company.id,
@@ -44,7 +44,7 @@ class MandateCase(ChorusInvoiceCase):
         )
         cls.approver = new_test_user(
             cls.env,
-            "h5_approver",
+            "mandate_approver",
             "sales_team.group_sale_manager",
             email="approbateur@example.com",
             company_id=cls.company.id,

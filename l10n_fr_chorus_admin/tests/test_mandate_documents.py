@@ -142,11 +142,11 @@ class TestMandatePortal(MandateCase, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.customer = cls.make_portal_user("h5_customer", cls.town_hall)
+        cls.customer = cls.make_portal_user("mandate_customer", cls.town_hall)
         cls.other_buyer = cls.make_public_partner(
             "26990001500018", "health", name="Centre hospitalier de Démo"
         )
-        cls.other_customer = cls.make_portal_user("h5_other", cls.other_buyer)
+        cls.other_customer = cls.make_portal_user("mandate_other", cls.other_buyer)
 
     @classmethod
     def make_portal_user(cls, login, company_partner):
@@ -181,7 +181,7 @@ class TestMandatePortal(MandateCase, HttpCase):
         from .mandate_common import PDF_BYTES
 
         order = self.make_customer_order()
-        self.authenticate("h5_customer", "h5_customer")
+        self.authenticate("mandate_customer", "mandate_customer")
         page = self.url_open(f"/my/orders/{order.id}")
         self.assertIn('id="chorus_mandate"', page.text)
         response = self.upload(order, "mandat.pdf", PDF_BYTES)
@@ -196,7 +196,7 @@ class TestMandatePortal(MandateCase, HttpCase):
         from .mandate_common import PDF_BYTES
 
         order = self.make_customer_order()
-        self.authenticate("h5_customer", "h5_customer")
+        self.authenticate("mandate_customer", "mandate_customer")
         cases = [
             ("mandat.gif", b"GIF89a\x01\x00\x01\x00", "PDF, PNG or JPEG"),
             # A scan just over 10 MB (lines, as a real PDF has).
@@ -215,7 +215,7 @@ class TestMandatePortal(MandateCase, HttpCase):
         from .mandate_common import PDF_BYTES
 
         order = self.make_customer_order()
-        self.authenticate("h5_other", "h5_other")
+        self.authenticate("mandate_other", "mandate_other")
         response = self.upload(order, "mandat.pdf", PDF_BYTES)
         self.assertEqual(response.status_code, 403)
         self.assertEqual(order.chorus_mandate_state, "requested")

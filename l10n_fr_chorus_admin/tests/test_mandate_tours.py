@@ -16,7 +16,7 @@ class TestMandateTours(MandateCase, HttpCase):
         cls.provider.company_id = cls.company
         cls.customer = new_test_user(
             cls.env,
-            "h5_tour_customer",
+            "mandate_tour_customer",
             "base.group_portal",
             company_id=cls.company.id,
             company_ids=cls.company.ids,
@@ -34,7 +34,7 @@ class TestMandateTours(MandateCase, HttpCase):
         self.start_tour(
             f"/odoo/sales/{order.id}",
             "chorus_mandate_request_tour",
-            login="h5_salesman",
+            login="mandate_salesman",
         )
         self.assertEqual(order.chorus_mandate_state, "requested")
         self.assertEqual(order.state, "sent")
@@ -55,7 +55,7 @@ class TestMandateTours(MandateCase, HttpCase):
         self.start_tour(
             f"/my/orders/{order.id}",
             "chorus_mandate_portal_tour",
-            login="h5_tour_customer",
+            login="mandate_tour_customer",
         )
         self.assertTrue(order.signature)
         tx = order.transaction_ids
@@ -73,7 +73,7 @@ class TestMandateTours(MandateCase, HttpCase):
         self.start_tour(
             f"/odoo/sales/{order.id}",
             "chorus_mandate_approval_tour",
-            login="h5_approver",
+            login="mandate_approver",
         )
         self.assertEqual(order.chorus_mandate_state, "approved")
         invoice = order.invoice_ids

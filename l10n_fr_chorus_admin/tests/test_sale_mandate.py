@@ -284,7 +284,7 @@ class TestMandateApproval(MandateCase):
         accountant_manager = self.env["res.users"].create(
             {
                 "name": "Billing manager",
-                "login": "h5_billing_manager",
+                "login": "mandate_billing_manager",
                 "groups_id": [
                     Command.link(self.env.ref("account.group_account_manager").id)
                 ],
