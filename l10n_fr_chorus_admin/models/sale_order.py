@@ -4,6 +4,8 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools.mimetypes import guess_mimetype
 
+from ..tools import first_active_lang
+
 MANDATE_STATES = [
     ("to_request", "To request"),
     ("requested", "Requested"),
@@ -222,6 +224,14 @@ class SaleOrder(models.Model):
         self.ensure_one()
         return self.commercial_partner_id.chorus_service_ids.filtered("active")
 
+    def _chorus_mandate_report_name(self):
+        """File name of the mandate form, in the language the form is written
+        in (the customer's), whoever prints it."""
+        self.ensure_one()
+        lang = first_active_lang(self.env, self.partner_id.lang, self.env.lang)
+        env = self.with_context(lang=lang).env if lang else self.env
+        return env._("Administrative mandate - %(order)s", order=self.name)
+
     def _chorus_mandate_portal_url(self):
         self.ensure_one()
         return self.get_base_url() + self.get_portal_url(anchor="chorus_mandate")
@@ -348,10 +358,14 @@ class SaleOrder(models.Model):
         if not self.activity_ids.filtered(
             lambda a: a.activity_type_id == activity_type
         ):
-            self.activity_schedule(
+            # In the salesperson's language, whoever sent the form.
+            user = self.user_id or self.env.user
+            lang = first_active_lang(self.env, user.lang, self.env.lang)
+            order = self.with_context(lang=lang) if lang else self
+            order.activity_schedule(
                 "l10n_fr_chorus_admin.mail_activity_chorus_mandate",
-                user_id=(self.user_id or self.env.user).id,
-                note=self.env._(
+                user_id=user.id,
+                note=order.env._(
                     "Check the signed form and approve or refuse the mandate."
                 ),
             )

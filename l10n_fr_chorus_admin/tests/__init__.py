@@ -14,3 +14,4 @@ from . import test_translation
 from . import test_followup
 from . import test_followup_tours
 from . import test_guidance
+from . import test_french
