@@ -226,7 +226,8 @@ def main(argv=None):
         print(
             "The demo users speak French (--lang en_US --reset for English):\n"
             "Invoicing > Customers > Chorus Pro follow-up is Facturation > "
-            "Clients > Suivi Chorus Pro, and so on."
+            "Clients > Suivi Chorus Pro, the Buyer reference is the Service\n"
+            "exécutant, Other Info is Autres informations, and so on."
         )
     print(TRY_FIRST.format(sandbox=sandbox.url), end="")
     print("Ctrl-C stops the demo (Odoo and the sandbox).")

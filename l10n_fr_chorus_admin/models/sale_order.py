@@ -26,6 +26,8 @@ MANDATE_FILE_TYPES = {
     "image/jpeg": (".jpg", ".jpeg"),
 }
 MANDATE_MAX_BYTES = 10 * 1024 * 1024
+# Tracked fields computed for every existing order at the installation.
+UNTRACKED_AT_INSTALL = ("chorus_payment_method", "chorus_mandate_state")
 
 
 class SaleOrder(models.Model):
@@ -121,6 +123,16 @@ class SaleOrder(models.Model):
     commercial_partner_id = fields.Many2one(
         related="partner_id.commercial_partner_id", string="Commercial entity"
     )
+
+    def _compute_field_value(self, field):
+        # The mandate fields of the orders that exist when the add-on is
+        # installed get their first value: no change anyone made, so no
+        # chatter message on each of them.
+        if not self.pool.ready and field.name in UNTRACKED_AT_INSTALL:
+            return super(
+                SaleOrder, self.with_context(mail_notrack=True)
+            )._compute_field_value(field)
+        return super()._compute_field_value(field)
 
     @api.depends("partner_id")
     def _compute_chorus_payment_method(self):
