@@ -22,6 +22,7 @@ from ..chorus_pro.exceptions import (
 )
 from ..chorus_pro.validation import ValidatorError, get_validator
 from ..tools import can_commit, first_active_lang
+from ..tools.en16931_terms import EN16931_TERMS
 
 _logger = logging.getLogger(__name__)
 _lt = LazyTranslate(__name__)
@@ -518,7 +519,12 @@ class AccountMove(models.Model):
             self.env._(
                 "EN 16931 rule %(rule)s (%(field)s): %(message)s",
                 rule=failure.rule or "-",
-                field=failure.field or failure.term or "-",
+                field=(
+                    self.env._(EN16931_TERMS[failure.term])
+                    if failure.term in EN16931_TERMS
+                    else failure.field or failure.term or "-"
+                ),
+                # The rule's own text, as the standard words it.
                 message=failure.message,
             )
             for failure in result.en16931

@@ -15,6 +15,8 @@ from odoo.tools.translate import TranslationModuleReader
 
 from odoo.addons.account.tests.common import AccountTestInvoicingHttpCommon
 
+from ..chorus_pro.validation import TERM_LABELS, RuleFailure, ValidationResult
+from ..tools.en16931_terms import EN16931_TERMS
 from .common import TOWN_HALL_SIRET, UNKNOWN_SIRET
 from .mandate_common import PDF_BYTES, MandateCase
 from .test_followup import ChorusFollowupCase
@@ -258,6 +260,38 @@ class TestFrenchScreens(TransactionCase):
             ._description_selection(self.env(context={"lang": FRENCH}))
         )
         self.assertEqual(flows["integrated"], "Flux intégré")
+
+    def test_document_validation_names_the_field_in_french(self):
+        """A document failing an EN 16931 rule says which field, in French
+        (the rule's own text is the standard's, quoted)."""
+        self.assertEqual(
+            {term: label._source for term, label in EN16931_TERMS.items()},
+            TERM_LABELS,
+            "the translatable labels are those of the validator",
+        )
+        result = ValidationResult(label="FAC/2026/00001", syntax="IN_DP_E1_UBL_INVOICE")
+        result.en16931.append(
+            RuleFailure(
+                rule="BR-CO-15",
+                flag="fatal",
+                location="/Invoice",
+                message="Invoice total amount with VAT (BT-112) = ...",
+                field=TERM_LABELS["BT-112"],
+                term="BT-112",
+            )
+        )
+        [message] = (
+            self.env["account.move"]
+            .with_context(lang=FRENCH)
+            ._chorus_validation_messages(result)
+        )
+        self.assertTrue(
+            message.startswith(
+                "Règle EN 16931 BR-CO-15 non respectée (Montant total de la "
+                "facture TVA comprise) ; texte de la règle : "
+            ),
+            message,
+        )
 
 
 @tagged("post_install", "-at_install")
