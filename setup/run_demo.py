@@ -2,13 +2,14 @@
 """Start the demo: the local Chorus Pro sandbox and Odoo 18 with the add-on.
 
     python3 setup/run_demo.py [--db chorus_demo] [--port 8069]
-                              [--sandbox-port 8899] [--reset]
+                              [--sandbox-port 8899] [--lang fr_FR] [--reset]
 
-Creates the database (a French company, with demo data) when it does not
-exist, otherwise updates the add-on in it; starts the Chorus Pro sandbox on
-http://127.0.0.1:8899, where the demo company's Chorus Pro settings point, and
-loads into it the invoices the database has on Chorus Pro; then serves Odoo on
-http://localhost:PORT until Ctrl-C, which stops both.
+Creates the database (a French company, with demo data, in French unless
+--lang en_US) when it does not exist, otherwise updates the add-on in it;
+starts the Chorus Pro sandbox on http://127.0.0.1:8899, where the demo
+company's Chorus Pro settings point, and loads into it the invoices the
+database has on Chorus Pro; then serves Odoo on http://localhost:PORT until
+Ctrl-C, which stops both.
 """
 
 import argparse
@@ -26,6 +27,8 @@ import odoo_env  # noqa: E402
 
 # The demo data sets this address as the company's Chorus Pro URL.
 SANDBOX_PORT = 8899
+# The demo users are French people of a French company.
+LANG = "fr_FR"
 
 # Demo users (login = password), created by demo/chorus_users_demo.xml.
 LOGINS = [
@@ -82,9 +85,11 @@ CREATE_DATABASE = """
 import sys
 import odoo
 from odoo.service import db
+lang = sys.argv.pop(1)
 odoo.tools.config.parse_config(sys.argv[1:])
-# What the database manager does: a French company, demo data, admin/admin.
-db.exp_create_database(odoo.tools.config["db_name"], True, "en_US", "admin",
+# What the database manager does: a French company, demo data, admin/admin;
+# the language is every user's (the only one installed).
+db.exp_create_database(odoo.tools.config["db_name"], True, lang, "admin",
                        "admin", "fr")
 """
 
@@ -96,23 +101,30 @@ def database_exists(name):
     return any(line.split("\t")[0] == name for line in result.stdout.splitlines())
 
 
-def create_database(db):
-    """A new database with a French company and demo data, without the add-on
-    (shared with setup/run_tests.py)."""
+def create_database(db, lang=LANG):
+    """A new database with a French company and demo data in ``lang``, without
+    the add-on (shared with setup/run_tests.py)."""
     command = odoo_env.odoo_command("-d", db)
     # Only the options matter to the creation script, not "-m odoo".
-    subprocess.run([sys.executable, "-c", CREATE_DATABASE, *command[3:]], check=True)
+    subprocess.run(
+        [sys.executable, "-c", CREATE_DATABASE, lang, *command[3:]], check=True
+    )
 
 
-def prepare_database(db, reset):
+def prepare_database(db, reset, lang=LANG):
+    """Create the demo database in ``lang`` (its users' language), or update
+    the add-on in it when it exists (its language stays what it was)."""
     if reset:
         odoo_env.drop_database(db)
     if database_exists(db):
         print(f"Updating {odoo_env.ADDON} in the existing database {db}", flush=True)
         action = ["-u", odoo_env.ADDON]
     else:
-        print(f"Creating the database {db} (French company, demo data)", flush=True)
-        create_database(db)
+        print(
+            f"Creating the database {db} (French company, demo data, {lang})",
+            flush=True,
+        )
+        create_database(db, lang)
         action = ["-i", odoo_env.ADDON]
     subprocess.run(
         odoo_env.odoo_command("-d", db, *action, "--stop-after-init"), check=True
@@ -185,13 +197,19 @@ def main(argv=None):
         help="port of the Chorus Pro sandbox (the demo company is pointed at it)",
     )
     parser.add_argument(
+        "--lang",
+        default=LANG,
+        help="language of the demo users when the database is created "
+        "(default fr_FR; en_US for an English demo)",
+    )
+    parser.add_argument(
         "--reset", action="store_true", help="drop the database and start afresh"
     )
     args = parser.parse_args(argv)
 
     odoo_env.check_odoo()
     odoo_env.ensure_requirements(odoo_env.ROOT / "requirements.txt")
-    prepare_database(args.db, args.reset)
+    prepare_database(args.db, args.reset, args.lang)
 
     # After the requirements check.
     from chorus_pro.sandbox import SandboxServer, fixtures  # noqa: PLC0415
@@ -214,6 +232,13 @@ def main(argv=None):
         f"Chorus Pro sandbox: {sandbox.url} ({loaded} invoices of the database "
         f"loaded; state: {sandbox.url}/_sandbox/stats)"
     )
+    if args.lang.startswith("fr"):
+        print(
+            "The demo users speak French (--lang en_US --reset for English):\n"
+            "Invoicing > Customers > Chorus Pro follow-up is Facturation > "
+            "Clients > Suivi Chorus Pro, the Buyer reference is the Service\n"
+            "exécutant, Other Info is Autres informations, and so on."
+        )
     print(TRY_FIRST.format(sandbox=sandbox.url), end="")
     print("Ctrl-C stops the demo (Odoo and the sandbox).")
     print("=" * 72 + "\n", flush=True)

@@ -73,8 +73,10 @@ def lint():
 def install_addon(db, log_dir, odoo_runner):
     """Install the add-on (and its tests when asked) in a fresh database,
     created as the demo command creates it: the tests that walk through the
-    README's demo run on the same company as the demo."""
-    run_demo.create_database(db)
+    README's demo run on the same company as the demo. Its users read English,
+    the language the tests' texts are written in (the French ones set French
+    themselves)."""
+    run_demo.create_database(db, "en_US")
     cmd = odoo_env.odoo_command(
         "-d",
         db,

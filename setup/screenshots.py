@@ -3,9 +3,11 @@
 
     python3 setup/screenshots.py [--db chorus_screenshots] [--port 8590]
                                  [--sandbox-port 8591] [--keep]
+                                 [--lang en_US] [--output DIR]
 
 Creates the demo database afresh (as setup/run_demo.py does, so that the
-images show the demo story as of today), starts the Chorus Pro sandbox and
+images show the demo story as of today; in English for the README unless
+--lang fr_FR), starts the Chorus Pro sandbox and
 Odoo wired to it, drives headless Chromium over it as each demo user, and
 writes the PNG files into l10n_fr_chorus_admin/static/description/. Scheduled
 actions do not run meanwhile, so every image shows the demo data as loaded.
@@ -44,7 +46,8 @@ READY = """(() => {
         + ' .o_graph_renderer canvas, .o_pivot table, .modal .o_form_view');
 })()"""
 
-# (file, user, path or (xmlid of an action, xmlid of a record), steps, what it shows)
+# (file, user, path or (xmlid of an action, xmlid of a record), steps, what it
+# shows); a tab is named by its page's name, whatever the language.
 SHOTS = [
     (
         "settings.png",
@@ -57,7 +60,7 @@ SHOTS = [
         "public_customer.png",
         "admin",
         ("account.res_partner_action_customer", "partner_demo_town_hall"),
-        [("tab", "Public administration")],
+        [("tab", "chorus_public_administration")],
         "a public customer: category, Chorus Pro structure, services",
     ),
     (
@@ -71,7 +74,7 @@ SHOTS = [
         "mandate_order.png",
         "approbateur",
         ("sale.action_quotations_with_onboarding", "sale_order_demo_mandate_received"),
-        [("tab", "Administrative mandate")],
+        [("tab", "chorus_mandate")],
         "an order whose signed mandate form is to approve",
     ),
     (
@@ -85,21 +88,21 @@ SHOTS = [
         "invoice_suspended.png",
         "comptable",
         ("account.action_move_out_invoice_type", "invoice_demo_chorus_suspended"),
-        [("tab", "Chorus Pro")],
+        [("tab", "chorus_pro")],
         "a suspended invoice: status, history, legal due date, the way out",
     ),
     (
         "invoice_late.png",
         "comptable",
         ("account.action_move_out_invoice_type", "invoice_demo_chorus_late"),
-        [("tab", "Chorus Pro")],
+        [("tab", "chorus_pro")],
         "an overdue invoice: days late, interest, indemnity",
     ),
     (
         "invoice_error.png",
         "comptable",
         ("account.action_move_out_invoice_type", "invoice_demo_chorus_error"),
-        [("tab", "Chorus Pro")],
+        [("tab", "chorus_pro")],
         "an invoice stopped before sending, and what to fix",
     ),
     (
@@ -210,14 +213,14 @@ class Browser:
         time.sleep(1)
         _wait(lambda: self.evaluate(READY), 60)
 
-    def click_tab(self, label):
+    def click_tab(self, name):
         found = self.evaluate(
             "(() => { const tab = [...document.querySelectorAll('.o_notebook "
-            f"a.nav-link')].find(a => a.textContent.trim() === {json.dumps(label)});"
-            " if (tab) tab.click(); return !!tab; })()"
+            "a.nav-link')].find(a => a.getAttribute('name') === "
+            f"{json.dumps(name)}); if (tab) tab.click(); return !!tab; }})()"
         )
         if not found:
-            raise RuntimeError(f"no tab {label!r} on {self.evaluate('location.href')}")
+            raise RuntimeError(f"no tab {name!r} on {self.evaluate('location.href')}")
         time.sleep(0.5)
 
     def scroll(self, selector):
@@ -280,7 +283,7 @@ def record_id(db, xmlid):
     return row[0]
 
 
-def take(url, db, shots):
+def take(url, db, shots, output=OUTPUT):
     browser = Browser()
     try:
         current = None
@@ -297,8 +300,8 @@ def take(url, db, shots):
                     browser.click_tab(argument)
                 elif step == "scroll":
                     browser.scroll(argument)
-            browser.screenshot(OUTPUT / filename)
-            print(f"  {OUTPUT / filename}", flush=True)
+            browser.screenshot(output / filename)
+            print(f"  {output / filename}", flush=True)
     finally:
         browser.close()
 
@@ -312,11 +315,20 @@ def main(argv=None):
         "--keep", action="store_true", help="reuse the database if it exists"
     )
     parser.add_argument("--only", nargs="*", help="file names to regenerate")
+    parser.add_argument(
+        "--lang",
+        default="en_US",
+        help="language of the demo users (default en_US, as in the README)",
+    )
+    parser.add_argument(
+        "--output", type=Path, default=OUTPUT, help=f"folder (default {OUTPUT})"
+    )
     args = parser.parse_args(argv)
+    args.output.mkdir(parents=True, exist_ok=True)
 
     odoo_env.check_odoo()
     odoo_env.ensure_requirements(odoo_env.ROOT / "requirements.txt")
-    run_demo.prepare_database(args.db, reset=not args.keep)
+    run_demo.prepare_database(args.db, reset=not args.keep, lang=args.lang)
 
     from chorus_pro.sandbox import SandboxServer, fixtures  # noqa: PLC0415
 
@@ -337,7 +349,7 @@ def main(argv=None):
             _wait(lambda: _http_ok(f"{url}/web/login"), 120)
             shots = [s for s in SHOTS if not args.only or s[0] in args.only]
             print(f"Writing {len(shots)} screenshots:", flush=True)
-            take(url, args.db, shots)
+            take(url, args.db, shots, args.output)
         finally:
             server.terminate()
             server.wait(timeout=60)

@@ -105,7 +105,7 @@ class OdooServer:
             raise RpcError(answer["error"])
         return answer["result"]
 
-    def create_database(self, db, demo=False, country_code="fr"):
+    def create_database(self, db, demo=False, country_code="fr", lang="en_US"):
         odoo_env.drop_database(db)
         self.call(
             "db",
@@ -113,7 +113,7 @@ class OdooServer:
             MASTER_PASSWORD,
             db,
             demo,
-            "en_US",
+            lang,
             "admin",
             "admin",
             country_code,

@@ -43,7 +43,8 @@ def _declared_demo_xmlids():
 
 
 def test_install_with_demo_data(odoo_server, db_name):
-    db = odoo_server.create_database(db_name, demo=True)
+    # In French, as the demo command creates it.
+    db = odoo_server.create_database(db_name, demo=True, lang=run_demo.LANG)
     db.install(ADDON)
     assert db.module_state(ADDON) == "installed"
     demo = db.execute(
@@ -149,7 +150,38 @@ def _check_invoices_story(db):
     assert late and late[0]["chorus_late_interest"] > 0
     for state in ("suspended", "to_recycle", "rejected", "error"):
         assert by_state[state][0]["activity_ids"], f"an activity when {state}"
-    assert "service code" in by_state["error"][0]["chorus_error"]
+    # Written for the French readers of the invoices, though demo data loads
+    # without anyone's language.
+    assert "exige un code service" in by_state["error"][0]["chorus_error"]
+    summaries = db.execute(
+        "mail.activity",
+        "search_read",
+        [
+            ("res_model", "=", "account.move"),
+            ("res_id", "in", [m["id"] for m in moves]),
+        ],
+        fields=["summary"],
+    )
+    assert {a["summary"] for a in summaries} >= {
+        "Chorus Pro : facture suspendue",
+        "Chorus Pro : facture à recycler",
+        "Chorus Pro : facture rejetée",
+        "Chorus Pro : facture non envoyée",
+    }
+    suspended_messages = db.execute(
+        "mail.message",
+        "search_read",
+        [
+            ("model", "=", "account.move"),
+            ("res_id", "=", by_state["suspended"][0]["id"]),
+        ],
+        fields=["body"],
+    )
+    assert any(
+        "Statut Chorus Pro : Mise à disposition (MISE_A_DISPOSITION) → Suspendue"
+        in m["body"]
+        for m in suspended_messages
+    )
     on_chorus = [m for m in moves if m["chorus_state"] != "error"]
     assert all(m["chorus_identifier"] and m["chorus_flow_number"] for m in on_chorus)
     assert all(m["chorus_status_ids"] for m in on_chorus)
@@ -215,6 +247,15 @@ def _check_mandate_approval(db):
 
 
 def _check_demo_users(db):
-    """One user per role, logging in with the password run_demo.py prints."""
+    """One user per role, logging in with the password run_demo.py prints,
+    speaking French."""
     for _role, login, _what in run_demo.LOGINS:
         assert db.as_user(login, login).uid
+    users = db.execute(
+        "res.users",
+        "search_read",
+        [("login", "in", [login for _role, login, _what in run_demo.LOGINS])],
+        fields=["lang"],
+    )
+    assert len(users) == len(run_demo.LOGINS)
+    assert {user["lang"] for user in users} == {run_demo.LANG}

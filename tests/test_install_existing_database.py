@@ -113,11 +113,28 @@ def _snapshot(db, customer, order, invoice):
         fields=["account_id", "debit", "credit", "tax_ids", "name"],
         order="id",
     )
+    # Nothing written in their chatter either (the add-on's tracked fields
+    # get their first value on every record).
+    messages = db.execute(
+        "mail.message",
+        "search_read",
+        [
+            "|",
+            "&",
+            ("model", "=", "sale.order"),
+            ("res_id", "=", order),
+            "&",
+            ("model", "=", "account.move"),
+            ("res_id", "=", invoice),
+        ],
+        fields=["id"],
+    )
     return {
         "partner": read("res.partner", customer, PARTNER_FIELDS),
         "order": read("sale.order", order, ORDER_FIELDS),
         "invoice": read("account.move", invoice, INVOICE_FIELDS),
         "lines": lines,
+        "messages": sorted(message["id"] for message in messages),
     }
 
 

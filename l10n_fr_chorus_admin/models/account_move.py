@@ -12,6 +12,7 @@ from stdnum.fr import siret as stdnum_siret
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
+from odoo.tools.translate import LazyTranslate
 
 from ..chorus_pro import constants
 from ..chorus_pro.exceptions import (
@@ -20,9 +21,11 @@ from ..chorus_pro.exceptions import (
     ChorusProRetryableError,
 )
 from ..chorus_pro.validation import ValidatorError, get_validator
-from ..tools import can_commit
+from ..tools import can_commit, first_active_lang
+from ..tools.en16931_terms import EN16931_TERMS
 
 _logger = logging.getLogger(__name__)
+_lt = LazyTranslate(__name__)
 
 CHORUS_STATES = [
     ("to_send", "To send"),
@@ -52,6 +55,13 @@ LIGHT_WRITE = {
     "check_move_validity": False,
     "skip_is_manually_modified": True,
 }
+# Context key of an invoice switched to its readers' language.
+FOR_READERS = "chorus_for_readers"
+#: Summary of the activity of an invoice stopped before leaving.
+ACTIVITY_NOT_SENT = _lt("Chorus Pro: invoice not sent")
+ACTIVITY_NOT_SENT_HINT = _lt(
+    "Fix the invoice as said above, then click 'Send to Chorus Pro' on it."
+)
 
 
 class AccountMove(models.Model):
@@ -84,6 +94,80 @@ class AccountMove(models.Model):
         readonly=True,
     )
     chorus_flow_number = fields.Char(related="chorus_deposit_id.flow_number")
+
+    # Language of what is written for later ------------------------------------
+
+    def _chorus_reader_lang(self):
+        """The language of the people who read what the add-on writes on this
+        invoice (chatter, activities, errors): its salesperson's, else its
+        company's."""
+        self.ensure_one()
+        return first_active_lang(
+            self.env, self.invoice_user_id.lang, self.company_id.partner_id.lang
+        )
+
+    def _chorus_for_readers(self):
+        """This invoice in its readers' language when nobody's language is
+        known: scheduled actions (and the loading of demo data) run without
+        one, which would write English. When a user acts, as is: in theirs."""
+        self.ensure_one()
+        if self.env.lang:
+            return self
+        lang = self._chorus_reader_lang()
+        return self.with_context(lang=lang, **{FOR_READERS: True}) if lang else self
+
+    def _chorus_schedule_activity(self, summary, note, hint=None):
+        """Ask the invoice's salesperson to act, in their language: ``summary``
+        and ``note`` are lazy terms (``_lt``), or ``note`` a text already
+        written; ``hint``, a lazy term, says what to do after it."""
+        self.ensure_one()
+        user = self.invoice_user_id or self.env.user
+        lang = first_active_lang(self.env, user.lang, self.env.lang)
+        env = self.with_context(lang=lang).env if lang else self.env
+        note = note if isinstance(note, str) else env._(note)
+        if hint:
+            note = f"{note}\n{env._(hint)}"
+        self.activity_schedule(
+            "mail.mail_activity_data_todo",
+            summary=env._(summary),
+            note=note,
+            user_id=user.id,
+        )
+
+    def _chorus_done_activities(self, summary, feedback):
+        """Mark done the activities asking for ``summary`` (a lazy term),
+        whatever the language they were written in."""
+        summaries = {
+            self.with_context(lang=code).env._(summary)
+            for code, _name in self.env["res.lang"].get_installed()
+        } | {self.with_context(lang="en_US").env._(summary)}
+        activities = self.activity_ids.filtered(lambda a: a.summary in summaries)
+        if activities:
+            activities.action_feedback(feedback=feedback)
+
+    def _track_finalize(self):
+        # Tracked changes are labelled in the language of the environment that
+        # made the first of them. Without a user's language (scheduled
+        # actions), each invoice's changes are labelled in its readers'.
+        if self.env.lang and not self.env.context.get(FOR_READERS):
+            return super()._track_finalize()
+        key = f"mail.tracking.{self._name}"
+        initial_values = self.env.cr.precommit.data.get(key) or {}
+        by_lang = defaultdict(dict)
+        changed = [id_ for id_, values in initial_values.items() if values]
+        for move in self.browse(changed).sudo():
+            by_lang[move._chorus_reader_lang()][move.id] = initial_values[move.id]
+        if len(by_lang) <= 1:
+            lang = next(iter(by_lang), None)
+            return super(
+                AccountMove, self.with_context(lang=lang) if lang else self
+            )._track_finalize()
+        for lang, values in by_lang.items():
+            self.env.cr.precommit.data[key] = values
+            super(
+                AccountMove, self.with_context(lang=lang) if lang else self
+            )._track_finalize()
+        return None
 
     # Which invoices go to Chorus Pro -------------------------------------------
 
@@ -329,23 +413,13 @@ class AccountMove(models.Model):
     # Sending ----------------------------------------------------------------------
 
     def _chorus_fail(self, errors):
-        """Stop: show why on the invoice and ask its responsible user to act."""
+        """Stop: show why on the invoice and ask its responsible user to act
+        (``errors``: messages written for the invoice's readers)."""
         self.ensure_one()
         message = "\n".join(errors)
         self.write({"chorus_state": "error", "chorus_error": message})
-        self.activity_schedule(
-            "mail.mail_activity_data_todo",
-            summary=self.env._("Chorus Pro: invoice not sent"),
-            note="\n".join(
-                [
-                    message,
-                    self.env._(
-                        "Fix the invoice as said above, then click 'Send to "
-                        "Chorus Pro' on it."
-                    ),
-                ]
-            ),
-            user_id=(self.invoice_user_id or self.env.user).id,
+        self._chorus_schedule_activity(
+            ACTIVITY_NOT_SENT, message, hint=ACTIVITY_NOT_SENT_HINT
         )
 
     @api.model
@@ -380,24 +454,30 @@ class AccountMove(models.Model):
         return moves
 
     def _chorus_retry_later(self, error):
+        """Put the invoice back in the queue after a transient failure of
+        Chorus Pro or of the document validation."""
         self.ensure_one()
         delay = RETRY_DELAYS[min(self.chorus_attempts, len(RETRY_DELAYS)) - 1]
         if getattr(error, "retry_after", None):
             delay = max(delay, timedelta(seconds=error.retry_after))
+        reader = self._chorus_for_readers()
+        if isinstance(error, ChorusProError):
+            message = reader.env._(
+                "Chorus Pro cannot be reached right now (%(reason)s): the invoice "
+                "is sent again automatically (Next attempt); nothing to do.",
+                reason=reader.company_id._chorus_error_detail(error),
+            )
+        else:
+            message = reader.env._(
+                "The document could not be checked right now: the invoice is "
+                "sent again automatically (Next attempt); nothing to do."
+            )
         self.write(
             {
                 "chorus_state": "to_send",
                 "chorus_next_attempt": fields.Datetime.now() + delay,
-                "chorus_error": self._chorus_retry_message(error),
+                "chorus_error": message,
             }
-        )
-
-    @api.model
-    def _chorus_retry_message(self, error):
-        return self.env._(
-            "Not sent yet (%(reason)s): it is sent again automatically (Next "
-            "attempt); nothing to do.",
-            reason=error,
         )
 
     def _chorus_prepare_documents(self):
@@ -406,19 +486,21 @@ class AccountMove(models.Model):
         that may leave, by invoice."""
         documents = {}
         for move in self:
-            errors = move._chorus_check_errors()
+            # What stops an invoice is written for its readers.
+            reader = move._chorus_for_readers()
+            errors = reader._chorus_check_errors()
             if errors:
-                move._chorus_fail(errors)
+                reader._chorus_fail(errors)
                 continue
             try:
-                document = move._chorus_build_document(move._chorus_syntax())
+                document = reader._chorus_build_document(move._chorus_syntax())
             except UserError as error:
-                move._chorus_fail([str(error)])
+                reader._chorus_fail([str(error)])
                 continue
             if len(document["content"]) > constants.MAX_FLOW_BYTES:
-                move._chorus_fail(
+                reader._chorus_fail(
                     [
-                        self.env._(
+                        reader.env._(
                             "The document of %(move)s weighs %(size)s MB, over "
                             "the %(max)s MB Chorus Pro accepts in a flow: remove "
                             "what makes its PDF so large (pictures).",
@@ -449,7 +531,8 @@ class AccountMove(models.Model):
             list(documents.items()), results, strict=True
         ):
             if not result.ok:
-                move._chorus_fail(move._chorus_validation_messages(result))
+                reader = move._chorus_for_readers()
+                reader._chorus_fail(reader._chorus_validation_messages(result))
                 del documents[move]
         return documents
 
@@ -467,7 +550,12 @@ class AccountMove(models.Model):
             self.env._(
                 "EN 16931 rule %(rule)s (%(field)s): %(message)s",
                 rule=failure.rule or "-",
-                field=failure.field or failure.term or "-",
+                field=(
+                    self.env._(EN16931_TERMS[failure.term])
+                    if failure.term in EN16931_TERMS
+                    else failure.field or failure.term or "-"
+                ),
+                # The rule's own text, as the standard words it.
                 message=failure.message,
             )
             for failure in result.en16931
@@ -507,27 +595,30 @@ class AccountMove(models.Model):
                 document["content"], document["filename"], syntax
             )
         except ChorusProOutcomeUnknownError as error:
-            message = self.env._(
-                "Chorus Pro's answer to the deposit was lost (%(reason)s): the "
-                "invoices are looked up on Chorus Pro and sent again only if "
-                "absent; nothing to do, do not send them by hand.",
-                reason=error,
+            for move in self:
+                move.write(
+                    {
+                        "chorus_state": "unknown",
+                        "chorus_error": move._chorus_unknown_outcome_message(error),
+                    }
+                )
+            deposit.write(
+                {
+                    "state": "unknown",
+                    "error": self[0]._chorus_unknown_outcome_message(error),
+                }
             )
-            deposit.write({"state": "unknown", "error": message})
-            self.write({"chorus_state": "unknown", "chorus_error": message})
             return
         except ChorusProRetryableError as error:
-            deposit.write(
-                {"state": "error", "error": self._chorus_retry_message(error)}
-            )
             for move in self:
                 move._chorus_retry_later(error)
+            deposit.write({"state": "error", "error": self[0].chorus_error})
             return
         except ChorusProError as error:
-            message = self.company_id._chorus_user_error(error)
-            deposit.write({"state": "error", "error": message})
             for move in self:
-                move._chorus_fail([message])
+                reader = move._chorus_for_readers()
+                reader._chorus_fail([reader.company_id._chorus_user_error(error)])
+            deposit.write({"state": "error", "error": self[0].chorus_error})
             return
         deposit.write(
             {
@@ -537,6 +628,17 @@ class AccountMove(models.Model):
             }
         )
         self.write({"chorus_state": "deposited", "chorus_error": False})
+
+    def _chorus_unknown_outcome_message(self, error):
+        """Why an invoice waits in 'Outcome unknown', for its readers."""
+        self.ensure_one()
+        reader = self._chorus_for_readers()
+        return reader.env._(
+            "Chorus Pro's answer to the deposit was lost (%(reason)s): the "
+            "invoice is looked up on Chorus Pro and sent again only if it is "
+            "not there; nothing to do, do not send it by hand.",
+            reason=reader.company_id._chorus_error_detail(error),
+        )
 
     @api.model
     def _chorus_flows(self, documents, per_flow):
@@ -598,12 +700,14 @@ class AccountMove(models.Model):
             moves = self.filtered(
                 lambda move, company=company: move.company_id == company
             )
-            try:
-                client = company._chorus_client()
-            except UserError as error:
+            if company._chorus_configuration_error():
                 for move in moves:
-                    move._chorus_fail([str(error)])
+                    reader = move._chorus_for_readers()
+                    reader._chorus_fail(
+                        [reader.company_id._chorus_configuration_error()]
+                    )
                 continue
+            client = company._chorus_client()
             documents = moves._chorus_prepare_documents()
             per_flow = company.chorus_invoices_per_flow
             for flow_moves, document in self._chorus_flows(documents, per_flow):

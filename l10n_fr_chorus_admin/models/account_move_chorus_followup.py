@@ -9,6 +9,7 @@ from datetime import timedelta
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools.misc import format_date, format_datetime, formatLang
+from odoo.tools.translate import LazyTranslate
 
 from ..chorus_pro import statuses as st
 from ..chorus_pro.client import history_status_dates
@@ -16,6 +17,7 @@ from ..chorus_pro.exceptions import ChorusProError
 from ..tools import can_commit
 
 _logger = logging.getLogger(__name__)
+_lt = LazyTranslate(__name__)
 
 #: What each Chorus Pro invoice status means for the invoice.
 STATUS_STATE = {
@@ -100,6 +102,10 @@ SYNC_OVERLAP = timedelta(hours=1)
 PARIS = "Europe/Paris"
 #: Status changes applied per transaction by the cron.
 COMMIT_EVERY = 100
+#: Summaries of the activities asking the salesperson to act.
+ACTIVITY_REJECTED = _lt("Chorus Pro: invoice rejected")
+ACTIVITY_SUSPENDED = _lt("Chorus Pro: invoice suspended")
+ACTIVITY_TO_RECYCLE = _lt("Chorus Pro: invoice to re-route")
 
 
 def _parse_moment(value):
@@ -112,6 +118,11 @@ def _parse_moment(value):
     if moment.tzinfo is not None:
         moment = moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)
     return moment, day
+
+
+def _reason(text):
+    """Chorus Pro's comment, to quote in a sentence (without its final dot)."""
+    return (text or "").strip().rstrip(".").strip() or "-"
 
 
 def half_year_start(day):
@@ -403,27 +414,25 @@ class AccountMove(models.Model):
         )
         rejected = moves.filtered(lambda move: move.name in dp_errors)
         for move in rejected:
-            move.message_post(
-                body=self.env._(
+            reader = move._chorus_for_readers()
+            reader.message_post(
+                body=reader.env._(
                     "Chorus Pro rejected the invoice in flow %(flow)s: %(reason)s",
                     flow=deposit.flow_number,
                     reason=dp_errors[move.name],
                 )
             )
-            move._chorus_reject(dp_errors[move.name])
+            reader._chorus_reject(dp_errors[move.name])
         others = moves - rejected
         if kind in ("success", "partial"):
             others._chorus_integrated(deposit.flow_number)
         elif others:
-            message = self.env._(
-                "Chorus Pro did not integrate the flow %(flow)s (%(status)s): "
-                "%(errors)s. Correct the invoice as Chorus Pro says, then click "
-                "'Send to Chorus Pro'.",
-                flow=deposit.flow_number,
-                status=status,
-                errors=technical or "-",
+            others._chorus_flow_failed(
+                deposit.flow_number,
+                status,
+                technical or "-",
+                resend=status == st.FLOW_INCIDENT,
             )
-            others._chorus_flow_failed(message, resend=status == st.FLOW_INCIDENT)
         errors = "\n".join(
             [f"{number}: {reason}" for number, reason in dp_errors.items()]
             + ([technical] if technical else [])
@@ -443,9 +452,10 @@ class AccountMove(models.Model):
 
     def _chorus_integrated(self, flow_number):
         for move in self:
-            move.write({"chorus_state": "integrated", "chorus_error": False})
-            move.message_post(
-                body=self.env._(
+            reader = move._chorus_for_readers()
+            reader.write({"chorus_state": "integrated", "chorus_error": False})
+            reader.message_post(
+                body=reader.env._(
                     "Chorus Pro integrated the invoice (flow %(flow)s).",
                     flow=flow_number,
                 )
@@ -463,40 +473,48 @@ class AccountMove(models.Model):
             }
         )
         self._chorus_schedule_activity(
-            self.env._("Chorus Pro: invoice rejected"),
-            self.env._(
+            ACTIVITY_REJECTED,
+            _lt(
                 "Chorus Pro rejected the invoice: %(reason)s. Way out: click "
                 "'Replace' on the invoice: a credit note cancels it and a new "
                 "invoice is prepared, with a new number; correct it and confirm "
                 "it to send it.",
-                reason=reason or "-",
+                reason=_reason(reason),
             ),
         )
 
-    def _chorus_flow_failed(self, message, resend):
+    def _chorus_flow_failed(self, flow, status, errors, resend):
         """The whole flow failed: nothing of it reached the buyer. Either Chorus
         Pro had an incident (sent again as it is) or the file must be fixed
         first (sent again from the invoice)."""
-        if resend:
-            self.write(
+        for move in self:
+            reader = move._chorus_for_readers()
+            message = reader.env._(
+                "Chorus Pro did not integrate the flow %(flow)s (%(status)s): "
+                "%(errors)s",
+                flow=flow,
+                status=status,
+                errors=errors,
+            )
+            if not resend:
+                reader._chorus_fail([message])
+                continue
+            reader.write(
                 {
                     "chorus_state": "to_send",
                     "chorus_error": message,
                     "chorus_next_attempt": False,
                 }
             )
-            for move in self:
-                move.message_post(
-                    body=self.env._(
-                        "Chorus Pro could not process the flow (%(reason)s): the "
-                        "invoice is sent again.",
-                        reason=message,
-                    )
+            reader.message_post(
+                body=reader.env._(
+                    "Chorus Pro could not process the flow (%(reason)s): the "
+                    "invoice is sent again.",
+                    reason=message,
                 )
+            )
+        if resend:
             self.env.ref("l10n_fr_chorus_admin.ir_cron_chorus_send")._trigger()
-            return
-        for move in self:
-            move._chorus_fail([message])
 
     # Invoice statuses -------------------------------------------------------------
 
@@ -559,7 +577,7 @@ class AccountMove(models.Model):
             if not move:
                 continue
             try:
-                applied = move._chorus_apply_status(item, client)
+                applied = move._chorus_for_readers()._chorus_apply_status(item, client)
                 changed += applied
                 if applied and changed % COMMIT_EVERY == 0 and can_commit(self.env):
                     # Applying a status twice changes nothing: a crash after
@@ -675,31 +693,36 @@ class AccountMove(models.Model):
         return 1
 
     def _chorus_log_status(self, status, previous, moment, comment):
-        labels = dict(self._fields["chorus_status"]._description_selection(self.env))
+        """Tell the chatter (and the salesperson, when Chorus Pro waits for
+        them) that the invoice changed status on Chorus Pro."""
+        self.ensure_one()
+        move = self._chorus_for_readers()
+        env = move.env
+        labels = dict(move._fields["chorus_status"]._description_selection(env))
         # Chorus Pro dates its statuses in French time.
-        when = format_datetime(self.env, moment, tz=PARIS) if moment else "-"
-        body = self.env._(
+        when = format_datetime(env, moment, tz=PARIS) if moment else "-"
+        body = env._(
             "Chorus Pro status: %(status)s (%(date)s).",
             status=labels.get(status, status),
             date=when,
         )
         if previous:
-            body = self.env._(
+            body = env._(
                 "Chorus Pro status: %(previous)s → %(status)s (%(date)s).",
                 previous=labels.get(previous, previous),
                 status=labels.get(status, status),
                 date=when,
             )
         if comment:
-            body += " " + self.env._("Reason: %(reason)s", reason=comment)
-        self.message_post(body=body)
-        reason = comment or "-"
+            body += " " + env._("Reason: %(reason)s", reason=comment)
+        move.message_post(body=body)
+        reason = _reason(comment)
         if status == st.INVOICE_REJECTED:
-            self._chorus_reject(comment)
+            move._chorus_reject(comment)
         elif status == st.INVOICE_SUSPENDED:
-            self._chorus_schedule_activity(
-                self.env._("Chorus Pro: invoice suspended"),
-                self.env._(
+            move._chorus_schedule_activity(
+                ACTIVITY_SUSPENDED,
+                _lt(
                     "The buyer suspended the invoice: %(reason)s. Way out: click "
                     "'Complete on Chorus Pro' on the invoice, add a comment and "
                     "the missing documents and send the completion; a new "
@@ -708,29 +731,15 @@ class AccountMove(models.Model):
                 ),
             )
         elif status == st.INVOICE_TO_RECYCLE:
-            self._chorus_schedule_activity(
-                self.env._("Chorus Pro: invoice to re-route"),
-                self.env._(
+            move._chorus_schedule_activity(
+                ACTIVITY_TO_RECYCLE,
+                _lt(
                     "The buyer asks to re-route the invoice: %(reason)s. Way out: "
                     "click 'Re-route on Chorus Pro' on the invoice, pick the right "
                     "service or engagement number and recycle it (same number).",
                     reason=reason,
                 ),
             )
-
-    def _chorus_schedule_activity(self, summary, note):
-        self.ensure_one()
-        self.activity_schedule(
-            "mail.mail_activity_data_todo",
-            summary=summary,
-            note=note,
-            user_id=(self.invoice_user_id or self.env.user).id,
-        )
-
-    def _chorus_done_activities(self, summary, feedback):
-        activities = self.activity_ids.filtered(lambda a: a.summary == summary)
-        if activities:
-            activities.action_feedback(feedback=feedback)
 
     # Payment delay ----------------------------------------------------------------
 
@@ -940,7 +949,7 @@ class AccountMove(models.Model):
         credit_note._chorus_keep_off()
         self.chorus_replacement_id = new_move
         self._chorus_done_activities(
-            self.env._("Chorus Pro: invoice rejected"),
+            ACTIVITY_REJECTED,
             self.env._("Replaced by a credit note and a new invoice."),
         )
         self.message_post(

@@ -1,7 +1,5 @@
 from odoo import api, fields, models
 
-from .res_company import ENVIRONMENTS
-
 
 class AccountMove(models.Model):
     _inherit = "account.move"  # pylint: disable=consider-merging-classes-inherited
@@ -33,7 +31,7 @@ class AccountMove(models.Model):
                         "Configuration > Settings > Chorus Pro, or in the server "
                         "configuration file.",
                         company=company.name,
-                        environment=dict(ENVIRONMENTS)[company.chorus_environment],
+                        environment=company._chorus_environment_label(),
                         missing=", ".join(missing),
                     )
             move.chorus_configuration_warning = warning

@@ -1,14 +1,16 @@
 from odoo import api, fields, models
 
-from ..chorus_pro.constants import SUPPORTED_SYNTAXES
+from .res_company import SYNTAX_SELECTION
 
+# A flow's labels differ from an invoice's ("Integrated"...), whose French
+# agrees with "facture" and not with "flux".
 DEPOSIT_STATES = [
     ("draft", "Being deposited"),
     ("unknown", "Outcome unknown"),
-    ("pending", "Deposited"),
-    ("integrated", "Integrated"),
+    ("pending", "Awaiting report"),
+    ("integrated", "Flow integrated"),
     ("partial", "Partially integrated"),
-    ("rejected", "Rejected"),
+    ("rejected", "Flow rejected"),
     ("error", "Not deposited"),
 ]
 
@@ -27,9 +29,7 @@ class ChorusProDeposit(models.Model):
         "res.company", required=True, default=lambda self: self.env.company
     )
     syntax = fields.Selection(
-        [(syntax, syntax) for syntax in SUPPORTED_SYNTAXES],
-        required=True,
-        readonly=True,
+        SYNTAX_SELECTION, string="Format", required=True, readonly=True
     )
     filename = fields.Char(readonly=True)
     file = fields.Binary(attachment=True, readonly=True)

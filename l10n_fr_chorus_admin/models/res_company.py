@@ -1,5 +1,6 @@
 import logging
 
+import requests
 from stdnum.fr import siret as stdnum_siret
 
 from odoo import api, fields, models, tools
@@ -157,23 +158,39 @@ class ResCompany(models.Model):
             if not self._chorus_credential(environment, name)
         ]
 
+    def _chorus_environment_label(self, environment=None):
+        """The environment's name in the user's language."""
+        self.ensure_one()
+        labels = dict(
+            self._fields["chorus_environment"]._description_selection(self.env)
+        )
+        return labels[environment or self.chorus_environment]
+
+    def _chorus_configuration_error(self, environment=None):
+        """What the company lacks to talk to Chorus Pro, as a message saying
+        where to set it; False when nothing is missing."""
+        self.ensure_one()
+        environment = environment or self.chorus_environment
+        missing = self._chorus_missing_credentials(environment)
+        if not missing:
+            return False
+        return self.env._(
+            "Chorus Pro is not configured for %(company)s (%(environment)s):"
+            " %(missing)s missing. An administrator sets them in Invoicing"
+            " > Configuration > Settings > Chorus Pro, or in the server"
+            " configuration file.",
+            company=self.name,
+            environment=self._chorus_environment_label(environment),
+            missing=", ".join(missing),
+        )
+
     def _chorus_client(self):
         """A client for this company's current environment."""
         self.ensure_one()
         environment = self.chorus_environment
-        missing = self._chorus_missing_credentials(environment)
-        if missing:
-            raise UserError(
-                self.env._(
-                    "Chorus Pro is not configured for %(company)s (%(environment)s):"
-                    " %(missing)s missing. An administrator sets them in Invoicing"
-                    " > Configuration > Settings > Chorus Pro, or in the server"
-                    " configuration file.",
-                    company=self.name,
-                    environment=dict(ENVIRONMENTS)[environment],
-                    missing=", ".join(missing),
-                )
-            )
+        error = self._chorus_configuration_error(environment)
+        if error:
+            raise UserError(error)
         return ChorusProClient(
             *(self._chorus_credential(environment, name) for name in CREDENTIALS),
             environment=environment,
@@ -181,8 +198,25 @@ class ResCompany(models.Model):
         )
 
     @api.model
+    def _chorus_error_detail(self, error):
+        """The technical cause of a client error, for the user's message: what
+        PISTE or Chorus Pro answered, or what the network did (the client's
+        own English text goes to the log)."""
+        if isinstance(error, ChorusProAuthError) and error.reason:
+            return str(error.reason)
+        if error.http_status:
+            return f"HTTP {error.http_status}"
+        cause = error.__cause__
+        if isinstance(cause, requests.exceptions.Timeout):
+            return self.env._("no answer in time")
+        if isinstance(cause, requests.exceptions.RequestException):
+            return self.env._("connection failed")
+        return self.env._("unexpected answer")
+
+    @api.model
     def _chorus_user_error(self, error):
         """A translated message telling the user what went wrong and what to do."""
+        reason = self._chorus_error_detail(error)
         if isinstance(error, ChorusProAuthError):
             return self.env._(
                 "Chorus Pro refused the connection (%(reason)s). An administrator "
@@ -190,12 +224,12 @@ class ResCompany(models.Model):
                 "login and password (Settings > Invoicing > Chorus Pro, Test "
                 "connection), and "
                 "that the Chorus Pro APIs are subscribed for the PISTE application.",
-                reason=error,
+                reason=reason,
             )
         if isinstance(error, ChorusProRetryableError):
             return self.env._(
                 "Chorus Pro cannot be reached right now (%(reason)s). Try again later.",
-                reason=error,
+                reason=reason,
             )
         if isinstance(error, ChorusProFunctionalError):
             return self.env._(
@@ -207,7 +241,7 @@ class ResCompany(models.Model):
         return self.env._(
             "Chorus Pro error: %(reason)s. Try again; if it happens again, give "
             "this message to your administrator.",
-            reason=error,
+            reason=reason,
         )
 
     # Actions ----------------------------------------------------------------
@@ -255,7 +289,7 @@ class ResCompany(models.Model):
         message = self.env._(
             "Connected to Chorus Pro (%(environment)s). Structure of SIRET "
             "%(siret)s: %(structure)s.",
-            environment=dict(ENVIRONMENTS)[self.chorus_environment],
+            environment=self._chorus_environment_label(),
             siret=siret,
             structure=structure["idStructureCPP"],
         )

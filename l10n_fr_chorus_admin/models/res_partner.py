@@ -8,7 +8,7 @@ from odoo.tools import split_every
 
 from ..chorus_pro.constants import RESERVED_SERVICE_CODE
 from ..chorus_pro.exceptions import ChorusProError
-from ..tools import can_commit
+from ..tools import can_commit, first_active_lang
 from .res_company import SYNTAX_SELECTION
 
 _logger = logging.getLogger(__name__)
@@ -394,22 +394,38 @@ class ResPartner(models.Model):
                 # One batch's results survive a later failure of the cron.
                 self.env.cr.commit()  # pylint: disable=invalid-commit
 
+    def _chorus_for_readers(self):
+        """This customer in the language of its salesperson, else of its
+        company, when nobody's language is known (the weekly scheduled
+        action); as is when a user acts."""
+        self.ensure_one()
+        if self.env.lang:
+            return self
+        lang = first_active_lang(
+            self.env,
+            self.user_id.lang,
+            (self.company_id or self.env.company).partner_id.lang,
+        )
+        return self.with_context(lang=lang) if lang else self
+
     def _chorus_sync_logged(self, client):
         """Synchronise; on failure, keep the reason on the partner."""
         self.ensure_one()
+        # What goes wrong is written for the customer's readers.
+        partner = self._chorus_for_readers()
         try:
             with self.env.cr.savepoint():
-                self._chorus_synchronise(client)
+                partner._chorus_synchronise(client)
         except (ChorusProError, UserError) as error:
             message = (
-                self.env.company._chorus_user_error(error)
+                (partner.company_id or partner.env.company)._chorus_user_error(error)
                 if isinstance(error, ChorusProError)
                 else str(error)
             )
             _logger.info("Chorus Pro sync of partner %s failed: %s", self.id, message)
-            self.write({"chorus_sync_error": message})
-            self.message_post(
-                body=self.env._(
+            partner.write({"chorus_sync_error": message})
+            partner.message_post(
+                body=partner.env._(
                     "Chorus Pro synchronisation failed: %(message)s", message=message
                 )
             )

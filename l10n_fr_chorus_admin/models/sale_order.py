@@ -6,6 +6,7 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.tools.mimetypes import guess_mimetype
 
 from ..chorus_pro.constants import ATTACHMENT_KIND_PURCHASE_ORDER, ATTACHMENT_TYPES
+from ..tools import first_active_lang
 from .account_move_chorus_document import attachment_file_name
 
 MANDATE_STATES = [
@@ -28,6 +29,8 @@ MANDATE_FILE_TYPES = {
     "image/jpeg": (".jpg", ".jpeg"),
 }
 MANDATE_MAX_BYTES = 10 * 1024 * 1024
+# Tracked fields computed for every existing order at the installation.
+UNTRACKED_AT_INSTALL = ("chorus_payment_method", "chorus_mandate_state")
 
 
 class SaleOrder(models.Model):
@@ -123,6 +126,16 @@ class SaleOrder(models.Model):
     commercial_partner_id = fields.Many2one(
         related="partner_id.commercial_partner_id", string="Commercial entity"
     )
+
+    def _compute_field_value(self, field):
+        # The mandate fields of the orders that exist when the add-on is
+        # installed get their first value: no change anyone made, so no
+        # chatter message on each of them.
+        if not self.pool.ready and field.name in UNTRACKED_AT_INSTALL:
+            return super(
+                SaleOrder, self.with_context(mail_notrack=True)
+            )._compute_field_value(field)
+        return super()._compute_field_value(field)
 
     @api.depends("partner_id")
     def _compute_chorus_payment_method(self):
@@ -260,6 +273,14 @@ class SaleOrder(models.Model):
         self.ensure_one()
         return self.commercial_partner_id.chorus_service_ids.filtered("active")
 
+    def _chorus_mandate_report_name(self):
+        """File name of the mandate form, in the language the form is written
+        in (the customer's), whoever prints it."""
+        self.ensure_one()
+        lang = first_active_lang(self.env, self.partner_id.lang, self.env.lang)
+        env = self.with_context(lang=lang).env if lang else self.env
+        return env._("Administrative mandate - %(order)s", order=self.name)
+
     def _chorus_mandate_portal_url(self):
         self.ensure_one()
         return self.get_base_url() + self.get_portal_url(anchor="chorus_mandate")
@@ -388,10 +409,14 @@ class SaleOrder(models.Model):
         if not self.activity_ids.filtered(
             lambda a: a.activity_type_id == activity_type
         ):
-            self.activity_schedule(
+            # In the salesperson's language, whoever sent the form.
+            user = self.user_id or self.env.user
+            lang = first_active_lang(self.env, user.lang, self.env.lang)
+            order = self.with_context(lang=lang) if lang else self
+            order.activity_schedule(
                 "l10n_fr_chorus_admin.mail_activity_chorus_mandate",
-                user_id=(self.user_id or self.env.user).id,
-                note=self.env._(
+                user_id=user.id,
+                note=order.env._(
                     "Check the signed form and approve or refuse the mandate."
                 ),
             )

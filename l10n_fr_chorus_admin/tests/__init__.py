@@ -16,3 +16,4 @@ from . import test_followup
 from . import test_followup_tours
 from . import test_guidance
 from . import test_readme_walk
+from . import test_french

@@ -13,3 +13,12 @@ def can_commit(env):
         or getattr(threading.current_thread(), "testing", False)
         or env.registry.in_test_mode()
     )
+
+
+def first_active_lang(env, *codes):
+    """The first of ``codes`` that is an active language of the database, or
+    None (a user's or partner's language may have been deactivated since)."""
+    for code in codes:
+        if code and env["res.lang"]._get_data(code=code):
+            return code
+    return None

@@ -2,10 +2,12 @@ import base64
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools.misc import format_date
 
 from ..chorus_pro import constants
 from ..chorus_pro import statuses as st
 from ..chorus_pro.exceptions import ChorusProError
+from ..models.account_move_chorus_followup import ACTIVITY_SUSPENDED
 
 
 class ChorusProCompleteWizard(models.TransientModel):
@@ -18,7 +20,9 @@ class ChorusProCompleteWizard(models.TransientModel):
     move_id = fields.Many2one(
         "account.move", string="Invoice", required=True, readonly=True
     )
-    suspension_reason = fields.Text(related="move_id.chorus_status_comment")
+    suspension_reason = fields.Text(
+        related="move_id.chorus_status_comment", string="Reason of the suspension"
+    )
     comment = fields.Text(required=True, help="What you answer to the buyer.")
     attachment_ids = fields.Many2many(
         "ir.attachment",
@@ -116,11 +120,11 @@ class ChorusProCompleteWizard(models.TransientModel):
                 "New legal due date: %(due)s.",
                 comment=comment,
                 count=len(self.attachment_ids),
-                due=move.chorus_legal_due_date or "-",
+                due=format_date(self.env, move.chorus_legal_due_date) or "-",
             )
         )
         move._chorus_done_activities(
-            self.env._("Chorus Pro: invoice suspended"),
+            ACTIVITY_SUSPENDED,
             self.env._("Completed on Chorus Pro."),
         )
         return {"type": "ir.actions.act_window_close"}

@@ -3,6 +3,7 @@ from odoo.exceptions import UserError
 
 from ..chorus_pro import statuses as st
 from ..chorus_pro.exceptions import ChorusProError
+from ..models.account_move_chorus_followup import ACTIVITY_TO_RECYCLE
 
 
 class ChorusProRecycleWizard(models.TransientModel):
@@ -16,7 +17,9 @@ class ChorusProRecycleWizard(models.TransientModel):
         "account.move", string="Invoice", required=True, readonly=True
     )
     partner_id = fields.Many2one(related="move_id.commercial_partner_id")
-    reason = fields.Text(related="move_id.chorus_status_comment")
+    reason = fields.Text(
+        related="move_id.chorus_status_comment", string="Reason of the buyer"
+    )
     service_id = fields.Many2one(
         "chorus.pro.service",
         domain="[('partner_id', '=', partner_id)]",
@@ -102,7 +105,7 @@ class ChorusProRecycleWizard(models.TransientModel):
             )
         )
         move._chorus_done_activities(
-            self.env._("Chorus Pro: invoice to re-route"),
+            ACTIVITY_TO_RECYCLE,
             self.env._("Re-routed on Chorus Pro."),
         )
         return {"type": "ir.actions.act_window_close"}
