@@ -280,11 +280,12 @@ class TestFrenchScreens(TransactionCase):
                 term="BT-112",
             )
         )
-        [message] = (
+        message, what_to_do = (
             self.env["account.move"]
             .with_context(lang=FRENCH)
             ._chorus_validation_messages(result)
         )
+        self.assertTrue(what_to_do.startswith("Corrigez "), what_to_do)
         self.assertTrue(
             message.startswith(
                 "Règle EN 16931 BR-CO-15 non respectée (Montant total de la "
