@@ -627,7 +627,16 @@ class AccountMove(models.Model):
                 "deposit_date": fields.Datetime.now(),
             }
         )
+        self._chorus_mark_deposited()
+
+    def _chorus_mark_deposited(self):
+        """Chorus Pro has the invoices: what asked to fix them is done."""
         self.write({"chorus_state": "deposited", "chorus_error": False})
+        for move in self.filtered("activity_ids"):
+            reader = move._chorus_for_readers()
+            reader._chorus_done_activities(
+                ACTIVITY_NOT_SENT, reader.env._("Sent to Chorus Pro.")
+            )
 
     def _chorus_unknown_outcome_message(self, error):
         """Why an invoice waits in 'Outcome unknown', for its readers."""
@@ -753,7 +762,7 @@ class AccountMove(models.Model):
             deposit = self.chorus_deposit_id
             if deposit:
                 deposit.write({"state": "pending", "flow_number": flow_number or False})
-            self.write({"chorus_state": "deposited", "chorus_error": False})
+            self._chorus_mark_deposited()
             return
         grace = timedelta(
             minutes=int(

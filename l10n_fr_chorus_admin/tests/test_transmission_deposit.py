@@ -171,6 +171,14 @@ class TestTransmissionDeposit(DepositHelpers, ChorusInvoiceCase):
         self.send()
         self.assertEqual(move.chorus_state, "deposited")
         self.assertEqual(self.stats()["deposits"], 1)
+        self.assertFalse(move.activity_ids, "what asked to fix it is done")
+        self.assertTrue(
+            any(
+                "Sent to Chorus Pro." in body
+                for body in move.message_ids.mapped("body")
+            ),
+            "marked done with a feedback",
+        )
 
     def test_supporting_documents_reach_chorus_pro(self):
         for syntax in (UBL, CII):
