@@ -74,8 +74,8 @@ PERIOD_STARTED = frozenset(
 #: What the buyer sees in the portal: our own sending steps (queued, being
 #: sent, outcome unknown, stopped by an error, waiting for the flow report)
 #: are internal and all read "being sent"; Chorus Pro's statuses are public.
-PORTAL_STATES = [
-    ("sending", "Being sent to Chorus Pro"),
+#: The states Chorus Pro gives the invoice once it has integrated it.
+CHORUS_PRO_STATES = [
     ("integrated", "Integrated"),
     ("available", "Made available"),
     ("suspended", "Suspended"),
@@ -85,6 +85,7 @@ PORTAL_STATES = [
     ("rejected", "Rejected"),
     ("cancelled", "Cancelled on Chorus Pro"),
 ]
+PORTAL_STATES = [("sending", "Being sent to Chorus Pro"), *CHORUS_PRO_STATES]
 SENDING_STATES = frozenset({"to_send", "sending", "unknown", "error", "deposited"})
 #: Invoice states still followed on Chorus Pro.
 FOLLOWED_STATES = ("integrated", "available", "suspended", "to_recycle")
@@ -136,16 +137,7 @@ class AccountMove(models.Model):
     _inherit = "account.move"  # pylint: disable=consider-merging-classes-inherited
 
     chorus_state = fields.Selection(
-        selection_add=[
-            ("integrated", "Integrated"),
-            ("available", "Made available"),
-            ("suspended", "Suspended"),
-            ("to_recycle", "To re-route"),
-            ("payment_ordered", "Payment ordered"),
-            ("paid", "Paid"),
-            ("rejected", "Rejected"),
-            ("cancelled", "Cancelled on Chorus Pro"),
-        ],
+        selection_add=CHORUS_PRO_STATES,
         ondelete={
             "integrated": "set null",
             "available": "set null",

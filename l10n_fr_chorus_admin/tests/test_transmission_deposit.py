@@ -45,6 +45,18 @@ class DepositHelpers:
         ) as response:
             return json.load(response)
 
+    def attach(self, move, name, raw, mimetype):
+        """``move`` with one supporting document for Chorus Pro."""
+        move.chorus_attachment_ids = self.env["ir.attachment"].create(
+            {
+                "name": name,
+                "raw": raw,
+                "mimetype": mimetype,
+                "res_model": move._name,
+                "res_id": move.id,
+            }
+        )
+
     def inject_once(self, fault):
         """The next deposit meets ``fault``. A first call renews the client's
         token (cached across tests, while the sandbox forgets them), so that
@@ -185,14 +197,11 @@ class TestTransmissionDeposit(DepositHelpers, ChorusInvoiceCase):
             with self.subTest(syntax=syntax):
                 self.company.chorus_syntax = syntax
                 move = self.make_invoice(post=False)
-                move.chorus_attachment_ids = self.env["ir.attachment"].create(
-                    {
-                        "name": "Bon de livraison.pdf",
-                        "raw": b"%PDF-1.4\n% delivered\n%%EOF\n",
-                        "mimetype": "application/pdf",
-                        "res_model": move._name,
-                        "res_id": move.id,
-                    }
+                self.attach(
+                    move,
+                    "Bon de livraison.pdf",
+                    b"%PDF-1.4\n% delivered\n%%EOF\n",
+                    "application/pdf",
                 )
                 self.post(move)
                 self.send()
@@ -204,14 +213,11 @@ class TestTransmissionDeposit(DepositHelpers, ChorusInvoiceCase):
 
     def test_a_supporting_document_chorus_pro_refuses_stops_the_invoice(self):
         move = self.make_invoice(post=False)
-        move.chorus_attachment_ids = self.env["ir.attachment"].create(
-            {
-                "name": "macro.xlsm",
-                "raw": b"PK\x03\x04",
-                "mimetype": "application/vnd.ms-excel.sheet.macroEnabled.12",
-                "res_model": move._name,
-                "res_id": move.id,
-            }
+        self.attach(
+            move,
+            "macro.xlsm",
+            b"PK\x03\x04",
+            "application/vnd.ms-excel.sheet.macroEnabled.12",
         )
         self.post(move)
         self.send()
