@@ -1,6 +1,7 @@
 import base64
 import io
 import logging
+import random
 import re
 import tarfile
 import time
@@ -11,6 +12,10 @@ from stdnum.fr import siret as stdnum_siret
 
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
+from odoo.service.model import (
+    MAX_TRIES_ON_CONCURRENCY_FAILURE,
+    PG_CONCURRENCY_EXCEPTIONS_TO_RETRY,
+)
 from odoo.tools import SQL
 from odoo.tools.translate import LazyTranslate
 
@@ -775,13 +780,34 @@ class AccountMove(models.Model):
             self.write({"chorus_state": "to_send", "chorus_next_attempt": False})
 
     @api.model
+    def _chorus_in_new_transaction(self, step):
+        """Run ``step`` first in a transaction of its own, and again in a new
+        one when PostgreSQL refuses it because another worker changed the same
+        invoices since it began (serialization failure, lock, deadlock), as
+        Odoo does for requests. Under tests, which never commit, just run it.
+        """
+        if not can_commit(self.env):
+            return step()
+        for attempt in range(1, MAX_TRIES_ON_CONCURRENCY_FAILURE + 1):
+            self.env.cr.commit()  # pylint: disable=invalid-commit
+            try:
+                return step()
+            except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+                if attempt == MAX_TRIES_ON_CONCURRENCY_FAILURE:
+                    raise
+                self.env.cr.rollback()
+                _logger.info("Chorus Pro: concurrent update, attempt %s", attempt + 1)
+                time.sleep(random.uniform(0.1, 0.5) * attempt)  # noqa: S311
+        return None
+
+    @api.model
     def _cron_chorus_send(self, batch_size=50, limit=None):
         """Send every invoice marked to send, in batches claimed with row locks
         that other workers skip; each batch is committed."""
         # Sending writes only the add-on's fields of the invoices.
         self = self.with_context(**LIGHT_WRITE)
         self._chorus_mark_pending()
-        self._chorus_recover_stale_claims()
+        self._chorus_in_new_transaction(self._chorus_recover_stale_claims)
         clients = {}
         for move in self.search([("chorus_state", "=", "unknown")]):
             try:
@@ -792,7 +818,9 @@ class AccountMove(models.Model):
                 _logger.info("Chorus Pro: invoice %s still unknown: %s", move.id, error)
         done = 0
         while limit is None or done < limit:
-            moves = self._chorus_claim(batch_size)
+            moves = self._chorus_in_new_transaction(
+                lambda: self._chorus_claim(batch_size)
+            )
             if not moves:
                 break
             if can_commit(self.env):
