@@ -23,7 +23,20 @@ AMBIGUOUS_SIRET = "21990002400007"
 UNKNOWN_SIRET = "73282932000074"
 
 
-class ChorusSandboxCase(TransactionCase):
+class SandboxRequestsMixin:
+    """For test cases talking to a loopback sandbox (``cls.sandbox``)."""
+
+    @classmethod
+    def _request_handler(cls, s, r, /, **kw):
+        # Odoo 18's guard on test requests compares the timeout with a number;
+        # requests also takes a (connect, read) pair, as the client sends.
+        # Requests to the loopback sandbox go through unchanged.
+        if isinstance(kw.get("timeout"), tuple) and r.url.startswith(cls.sandbox.url):
+            return common._super_send(s, r, **kw)
+        return super()._request_handler(s, r, **kw)
+
+
+class ChorusSandboxCase(SandboxRequestsMixin, TransactionCase):
     """Tests talking over real HTTP to a local Chorus Pro sandbox, started once
     per class on a free loopback port and reset before every test."""
 
@@ -44,15 +57,6 @@ class ChorusSandboxCase(TransactionCase):
                 "chorus_base_url": cls.sandbox.url,
             }
         )
-
-    @classmethod
-    def _request_handler(cls, s, r, /, **kw):
-        # Odoo 18's guard on test requests compares the timeout with a number;
-        # requests also takes a (connect, read) pair, as the client sends.
-        # Requests to the loopback sandbox go through unchanged.
-        if isinstance(kw.get("timeout"), tuple) and r.url.startswith(cls.sandbox.url):
-            return common._super_send(s, r, **kw)
-        return super()._request_handler(s, r, **kw)
 
     def setUp(self):
         super().setUp()
