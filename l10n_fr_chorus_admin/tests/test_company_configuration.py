@@ -106,7 +106,8 @@ class TestCompanyConfiguration(ChorusSandboxCase):
         )
         self.company.write(
             {
-                "chorus_password_expiry_date": fields.Date.today() + timedelta(days=15),
+                "chorus_password_expiry_date": fields.Date.context_today(self.company)
+                + timedelta(days=15),
                 "chorus_expiry_reminder_user_ids": [(6, 0, user.ids)],
             }
         )
@@ -121,9 +122,9 @@ class TestCompanyConfiguration(ChorusSandboxCase):
         self.assertIn("Test connection", mails.body_html)
 
         # Not on other days.
-        self.company.chorus_password_expiry_date = fields.Date.today() + timedelta(
-            days=16
-        )
+        self.company.chorus_password_expiry_date = fields.Date.context_today(
+            self.company
+        ) + timedelta(days=16)
         self.env["res.company"]._cron_chorus_password_expiry_reminder()
         self.assertEqual(Mail.search([]) - before, mails)
 
@@ -142,7 +143,8 @@ class TestCompanyConfiguration(ChorusSandboxCase):
         )
         self.company.write(
             {
-                "chorus_password_expiry_date": fields.Date.today() + timedelta(days=15),
+                "chorus_password_expiry_date": fields.Date.context_today(self.company)
+                + timedelta(days=15),
                 "chorus_expiry_reminder_user_ids": [(6, 0, user.ids)],
             }
         )

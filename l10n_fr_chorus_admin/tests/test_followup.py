@@ -1,5 +1,6 @@
 import base64
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from odoo import fields
 from odoo.exceptions import AccessError, UserError
@@ -443,7 +444,8 @@ class TestRecoveryActions(ChorusFollowupCase):
         wizard.action_complete()
         self.assertEqual(move.chorus_state, "available")
         self.assertEqual(move.chorus_status, "COMPLETEE")
-        today = fields.Date.context_today(move)
+        # The day Chorus Pro processed it, a date in Paris.
+        today = datetime.now(ZoneInfo("Europe/Paris")).date()
         self.assertEqual(move.chorus_completed_date, today)
         self.assertEqual(move.chorus_legal_due_date, today + timedelta(days=30))
         self.assertFalse(

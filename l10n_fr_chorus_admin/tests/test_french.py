@@ -357,7 +357,8 @@ class TestFrenchDocuments(MandateCase):
         )
         self.company.write(
             {
-                "chorus_password_expiry_date": fields.Date.today() + timedelta(days=15),
+                "chorus_password_expiry_date": fields.Date.context_today(self.company)
+                + timedelta(days=15),
                 "chorus_expiry_reminder_user_ids": [(6, 0, (french | english).ids)],
             }
         )
