@@ -355,15 +355,17 @@ class TestFrenchDocuments(MandateCase):
         english = new_test_user(
             self.env, "h1_admin_en", "base.group_system", lang="en_US", email="en@x.fr"
         )
+        # As the scheduled action runs: no language of its own, its user's day.
+        cron_env = self.env(user=self.env.ref("base.user_root"), context={})
         self.company.write(
             {
-                "chorus_password_expiry_date": fields.Date.context_today(self.company)
+                "chorus_password_expiry_date": fields.Date.context_today(
+                    cron_env["res.company"]
+                )
                 + timedelta(days=15),
                 "chorus_expiry_reminder_user_ids": [(6, 0, (french | english).ids)],
             }
         )
-        # As the scheduled action runs: no language of its own.
-        cron_env = self.env(user=self.env.ref("base.user_root"), context={})
         before = self.env["mail.mail"].search([])
         cron_env["res.company"]._cron_chorus_password_expiry_reminder()
         mails = self.env["mail.mail"].search([]) - before
