@@ -2,6 +2,7 @@
 
 import base64
 import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -17,6 +18,11 @@ from chorus_pro.sandbox.fixtures import (
     UNIVERSITY,
 )
 from chorus_pro.sandbox.samples import SampleInvoice
+
+
+def paris_today():
+    """Today in Paris, the time zone of Chorus Pro's dates."""
+    return datetime.datetime.now(ZoneInfo("Europe/Paris")).date()
 
 
 def test_health_check(client):
@@ -120,7 +126,8 @@ def test_deposit_and_follow_the_flow(client, syntax):
     answer = client.deposit_flow(content, name, syntax)
     number = answer["numeroFluxDepot"]
     assert number and answer["syntaxeFlux"] == syntax
-    assert answer["dateDepot"] == datetime.date.today().isoformat()
+    # Chorus Pro dates are days in Paris.
+    assert answer["dateDepot"] == paris_today().isoformat()
     # Received is not integrated: nothing to search yet, then pending, then final.
     assert client.search_invoices(flow_number=number) == []
     first = client.get_flow_report(number)
@@ -180,7 +187,7 @@ def test_invoice_search_filters(client, deposit, admin):
         date_from=datetime.date(2024, 3, 1), date_to=datetime.date(2024, 3, 31)
     )
     assert [i["numeroFacture"] for i in march] == ["F-B"]
-    since_today = client.search_invoices(date_from=datetime.date.today())
+    since_today = client.search_invoices(date_from=paris_today())
     assert {i["numeroFacture"] for i in since_today} == {"F-A", "AV-A", "F-C"}
     assert client.search_invoices(invoice_number="NOPE") == []
 
