@@ -489,16 +489,24 @@ class AccountMove(models.Model):
         """Check, build and validate the documents of these invoices; the
         invoices that fail are stopped with the reasons. Returns the documents
         that may leave, by invoice."""
-        documents = {}
+        documents, buildable = {}, self.browse()
         for move in self:
             # What stops an invoice is written for its readers.
             reader = move._chorus_for_readers()
             errors = reader._chorus_check_errors()
             if errors:
                 reader._chorus_fail(errors)
-                continue
+            else:
+                buildable |= move
+        pdfs = buildable.filtered(
+            lambda move: move._chorus_syntax() == constants.SYNTAX_FACTURX
+        )._chorus_render_pdfs()
+        for move in buildable:
+            reader = move._chorus_for_readers()
             try:
-                document = reader._chorus_build_document(move._chorus_syntax())
+                document = reader._chorus_build_document(
+                    move._chorus_syntax(), pdf=pdfs.get(move.id)
+                )
             except UserError as error:
                 reader._chorus_fail([str(error)])
                 continue

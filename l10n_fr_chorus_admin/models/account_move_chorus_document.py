@@ -16,9 +16,11 @@ they place (:meth:`AccountMove._chorus_document_values`) and decides which
 documents get them (:meth:`AccountMove._chorus_document_is_chorus`).
 """
 
+import functools
 import io
 import logging
 import re
+import subprocess
 
 from lxml import etree
 from stdnum.fr import siret as stdnum_siret
@@ -27,6 +29,8 @@ from odoo import fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_repr
 from odoo.tools.pdf import OdooPdfFileReader, OdooPdfFileWriter
+
+from odoo.addons.base.models.ir_actions_report import _get_wkhtmltopdf_bin
 
 from ..chorus_pro.constants import (
     ATTACHMENT_KIND_APPENDIX,
@@ -134,6 +138,23 @@ def attachment_file_name(name, extension):
     return stem[: MAX_ATTACHMENT_NAME - len(suffix)].rstrip() + suffix
 
 
+@functools.cache
+def renders_several_documents():
+    """Whether this server's wkhtmltopdf renders several documents in one run:
+    the builds with a patched Qt (those Odoo recommends) do, the others, such
+    as Debian's package, refuse more than one input document."""
+    try:
+        version = subprocess.run(
+            [_get_wkhtmltopdf_bin(), "--version"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return "patched qt" in version.lower()
+
+
 class AccountMove(models.Model):
     _inherit = "account.move"
 
@@ -156,7 +177,7 @@ class AccountMove(models.Model):
 
     # Entry point --------------------------------------------------------------
 
-    def _chorus_build_document(self, syntax):
+    def _chorus_build_document(self, syntax, pdf=None):
         """The file to deposit on Chorus Pro for this posted customer invoice or
         credit note, in the flow syntax ``syntax`` (``IN_DP_E1_CII_16B``,
         ``IN_DP_E1_UBL_INVOICE`` or ``IN_DP_E2_CII_FACTURX``).
@@ -169,6 +190,8 @@ class AccountMove(models.Model):
             invoice XML to validate (the CII embedded in a Factur-X PDF, or the
             file itself), ``filename`` at most 50 safe characters with its
             extension.
+        :param pdf: for Factur-X, the invoice PDF already rendered (see
+            ``_chorus_render_pdfs``); rendered here when not given.
         :raises UserError: the move is not a posted customer invoice or credit
             note, or lacks what Chorus Pro needs (SIRETs, bank account...):
             the message lists every problem.
@@ -212,7 +235,7 @@ class AccountMove(models.Model):
             )
         content = xml
         if syntax == SYNTAX_FACTURX:
-            content = move._chorus_facturx_pdf(xml)
+            content = move._chorus_facturx_pdf(xml, pdf=pdf)
         return {
             "filename": self._chorus_document_filename(syntax),
             "content": content,
@@ -420,17 +443,62 @@ class AccountMove(models.Model):
         base = _UNSAFE_FILENAME_CHARACTERS.sub("_", self.name or "").strip("_")
         return (base or f"move_{self.id}")[: MAX_ATTACHMENT_NAME - len(suffix)] + suffix
 
-    def _chorus_facturx_pdf(self, xml):
-        """The invoice PDF as a Factur-X PDF/A-3 embedding ``xml``, the way Odoo
-        embeds its own Factur-X (``account_edi_ubl_cii``)."""
+    def _chorus_render_pdfs(self):
+        """The invoice PDFs of these moves, by move id: one wkhtmltopdf run per
+        company and report, as Odoo's Send & Print does, instead of one per
+        invoice (most of a Factur-X document's cost is starting wkhtmltopdf).
+        A group that cannot be rendered or split is left out, and so is
+        everything when wkhtmltopdf takes one document at a time: those
+        invoices are rendered one by one when their document is built, so
+        that one broken invoice does not stop the others."""
+        pdfs = {}
+        if len(self) < 2 or not renders_several_documents():
+            return pdfs
+        send = self.env["account.move.send"]
+        for (company, report), moves in self.grouped(
+            lambda move: (move.company_id, send._get_default_pdf_report_id(move))
+        ).items():
+            renderer = (
+                self.env["ir.actions.report"]
+                .with_company(company)
+                .with_context(
+                    force_report_rendering=True, report_pdf_no_attachment=True
+                )
+            )
+            try:
+                with self.env.cr.savepoint():
+                    streams, report_type = renderer._pre_render_qweb_pdf(
+                        report.report_name, res_ids=moves.ids
+                    )
+                    rendered = renderer._get_splitted_report(
+                        report.report_name, streams, report_type
+                    )
+            except Exception as error:  # pylint: disable=broad-except
+                # Whatever broke (a template, the split), the invoices get
+                # their PDF alone, and the one at fault its own error.
+                _logger.info(
+                    "Invoice PDFs of %s rendered one by one: %s", moves.ids, error
+                )
+                continue
+            if report_type == "pdf" and set(moves.ids) <= set(rendered):
+                pdfs.update((move_id, rendered[move_id]) for move_id in moves.ids)
+        return pdfs
+
+    def _chorus_facturx_pdf(self, xml, pdf=None):
+        """The invoice PDF (``pdf``, or rendered here) as a Factur-X PDF/A-3
+        embedding ``xml``, the way Odoo embeds its own Factur-X
+        (``account_edi_ubl_cii``)."""
         self.ensure_one()
-        report = self.env["account.move.send"]._get_default_pdf_report_id(self)
-        pdf, _report_type = (
-            self.env["ir.actions.report"]
-            .with_company(self.company_id)
-            .with_context(force_report_rendering=True, report_pdf_no_attachment=True)
-            ._render_qweb_pdf(report.report_name, res_ids=self.ids)
-        )
+        if pdf is None:
+            report = self.env["account.move.send"]._get_default_pdf_report_id(self)
+            pdf, _report_type = (
+                self.env["ir.actions.report"]
+                .with_company(self.company_id)
+                .with_context(
+                    force_report_rendering=True, report_pdf_no_attachment=True
+                )
+                ._render_qweb_pdf(report.report_name, res_ids=self.ids)
+            )
         reader = OdooPdfFileReader(io.BytesIO(pdf), strict=False)
         writer = OdooPdfFileWriter()
         writer.cloneReaderDocumentRoot(reader)

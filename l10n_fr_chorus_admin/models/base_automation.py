@@ -29,6 +29,25 @@ class BaseAutomation(models.Model):
             self = self.with_context(__action_done={})
         return self.browse(memo[key])
 
+    def _filter_post_export_domain(self, records, feedback=False):
+        """Skip the rule's domain when none of its trigger fields was written.
+
+        Odoo evaluates the domain of a rule after every write and every stored
+        recomputation of its model (posting an invoice makes about four writes
+        and several recomputations), then keeps only the records whose trigger
+        fields changed (``_check_trigger_fields``). When the write or the
+        recomputation did not touch any trigger field, no record can be kept:
+        the evaluation, which compiles the domain each time, is wasted.
+        """
+        old_values = self.env.context.get("old_values")
+        if records and old_values is not None:
+            triggers = set(self.sudo().trigger_field_ids.mapped("name"))
+            if triggers and not any(
+                triggers.intersection(values) for values in old_values.values()
+            ):
+                return records.browse(), None
+        return super()._filter_post_export_domain(records, feedback=feedback)
+
     def _forget_active_rules(self):
         self.env.cr.precommit.data.pop(ACTIVE_RULES, None)
 

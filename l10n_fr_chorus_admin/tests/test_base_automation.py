@@ -1,12 +1,13 @@
+from unittest.mock import patch
+
 from odoo import Command
 from odoo.tests import TransactionCase, tagged
 
+from odoo.addons.base_automation.models import base_automation
 
-@tagged("post_install", "-at_install")
-class TestAutomationRuleLookup(TransactionCase):
-    """The active rules are looked up once per transaction: a change of the
-    rules in the transaction must be seen at the next write, as without the
-    memo, and a rolled-back change must leave nothing behind."""
+
+class AutomationCase(TransactionCase):
+    """A partner, and rules on partners that tag its function."""
 
     @classmethod
     def setUpClass(cls):
@@ -44,6 +45,13 @@ class TestAutomationRuleLookup(TransactionCase):
         self.partner.function = False
         self.partner.name = name
         return self.partner.function
+
+
+@tagged("post_install", "-at_install")
+class TestAutomationRuleLookup(AutomationCase):
+    """The active rules are looked up once per transaction: a change of the
+    rules in the transaction must be seen at the next write, as without the
+    memo, and a rolled-back change must leave nothing behind."""
 
     def test_a_rule_created_in_the_transaction_applies_at_once(self):
         self.assertFalse(self.rename("Memo 1"), "not yet; the lookup is noted")
@@ -83,3 +91,73 @@ class TestAutomationRuleLookup(TransactionCase):
         # Once forgotten, the first of the two writes (function, name) looks
         # the rules up again; with the note, neither does.
         self.assertEqual(looked_up - noted, 1)
+
+
+@tagged("post_install", "-at_install")
+class TestAutomationTriggerFields(AutomationCase):
+    """A rule with trigger fields: its domain is evaluated only after a write
+    or a recomputation of one of them, and it runs exactly when Odoo runs it."""
+
+    DOMAIN = "[('name', 'like', 'Memo'), ('id', '!=', 0)]"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        fields = cls.env["ir.model.fields"]
+        cls.rule = cls.make_rule(
+            name="On name or company",
+            filter_domain=cls.DOMAIN,
+            trigger_field_ids=[
+                Command.set(
+                    (
+                        fields._get("res.partner", "name")
+                        | fields._get("res.partner", "commercial_partner_id")
+                    ).ids
+                )
+            ],
+        )
+
+    def domain_evaluations(self, change):
+        """How many times the rule's domain is evaluated while ``change`` runs
+        (the partner's function cleared first)."""
+        self.partner.function = False
+        self.env.flush_all()
+        evaluated = []
+        evaluate = base_automation.safe_eval.safe_eval
+
+        def counting(expression, *args, **kwargs):
+            evaluated.append(expression)
+            return evaluate(expression, *args, **kwargs)
+
+        with patch.object(base_automation.safe_eval, "safe_eval", counting):
+            change()
+            self.env.flush_all()
+        return evaluated.count(self.DOMAIN)
+
+    def test_a_write_of_other_fields_does_not_evaluate_the_domain(self):
+        self.assertEqual(
+            self.domain_evaluations(
+                lambda: self.partner.write({"phone": "01 02 03 04 05"})
+            ),
+            0,
+        )
+        self.assertFalse(self.partner.function, "the rule did not run")
+
+    def test_a_write_of_a_trigger_field_runs_the_rule(self):
+        self.assertGreaterEqual(
+            self.domain_evaluations(lambda: self.partner.write({"name": "Memo 2"})), 1
+        )
+        self.assertEqual(self.partner.function, "tagged")
+
+    def test_a_recomputed_trigger_field_runs_the_rule(self):
+        company = self.env["res.partner"].create(
+            {"name": "Memo Company", "is_company": True}
+        )
+        self.assertGreaterEqual(
+            self.domain_evaluations(
+                lambda: self.partner.write({"parent_id": company.id})
+            ),
+            1,
+        )
+        self.assertEqual(self.partner.commercial_partner_id, company)
+        self.assertEqual(self.partner.function, "tagged")

@@ -6,14 +6,18 @@ import urllib.request
 from datetime import timedelta
 from unittest.mock import patch
 
+from facturx import get_xml_from_pdf
+
 from odoo import fields
 from odoo.exceptions import ValidationError
 from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
+from odoo.tools.pdf import OdooPdfFileReader
 
 from ..chorus_pro import constants
 from ..chorus_pro.constants import MAX_FLOW_INVOICES
 from ..models.account_move import TAR_OVERHEAD
+from ..models.account_move_chorus_document import renders_several_documents
 from .test_chorus_documents import WKHTMLTOPDF_LOGGER
 from .test_public_partner import CLIENT_LOGGERS
 from .test_transmission import ChorusInvoiceCase
@@ -364,3 +368,37 @@ class TestFacturXFlows(DepositHelpers, ChorusInvoiceCase, HttpCase):
             self.check_flows(FACTURX, 2, 1)
             self.company.chorus_invoices_per_flow = 2
             self.check_flows(FACTURX, 3, 2)
+
+    def test_facturx_batch_renders_each_invoice_its_own_pdf(self):
+        """The invoice PDFs of a batch come out of one wkhtmltopdf run, split
+        per invoice, where wkhtmltopdf can: each deposited Factur-X shows its
+        own invoice only."""
+        self.company.chorus_syntax = FACTURX
+        moves = self.env["account.move"]
+        for index in range(3):
+            moves |= self.make_invoice(purchase_order_reference=f"EJ-PDF-{index}")
+        report_model = type(self.env["ir.actions.report"])
+        with (
+            mute_logger(WKHTMLTOPDF_LOGGER),
+            patch.object(
+                report_model,
+                "_run_wkhtmltopdf",
+                autospec=True,
+                side_effect=report_model._run_wkhtmltopdf,
+            ) as wkhtmltopdf,
+        ):
+            self.send()
+        self.assertEqual(set(moves.mapped("chorus_state")), {"deposited"})
+        # Debian's wkhtmltopdf, without a patched Qt, takes one document per
+        # run: then each invoice is rendered alone.
+        runs = 1 if renders_several_documents() else len(moves)
+        self.assertEqual(wkhtmltopdf.call_count, runs)
+        pdfs = set()
+        for move in moves:
+            pdf = base64.b64decode(move.chorus_deposit_id.file)
+            pdfs.add(pdf)
+            reader = OdooPdfFileReader(io.BytesIO(pdf), strict=False)
+            self.assertGreaterEqual(len(reader.pages), 1)
+            _name, xml = get_xml_from_pdf(pdf, check_xsd=False)
+            self.assertIn(f"<ram:ID>{move.name}</ram:ID>".encode(), xml)
+        self.assertEqual(len(pdfs), len(moves), "a PDF of its own for each")

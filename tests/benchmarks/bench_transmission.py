@@ -23,9 +23,11 @@ benchmarks, not in tests).
 """
 
 import argparse
+import cProfile
 import logging
 import os
 import platform
+import pstats
 import sys
 import threading
 import time
@@ -229,6 +231,19 @@ def timed_post(world, count):
     return (wall, cpu), moves
 
 
+def counted_calls(world, count):
+    """Python function calls made by posting ``count`` new drafts (with the
+    flush), counted by cProfile: unlike times, the same from one run to the
+    next whatever else the machine does, so it shows small differences."""
+    moves = draft_invoices(world, count)
+    profile = cProfile.Profile()
+    profile.enable()
+    moves.action_post()
+    world["env"].cr.flush()
+    profile.disable()
+    return sum(calls for _prim, calls, *_rest in pstats.Stats(profile).stats.values())
+
+
 def queue_invoices(world, count):
     """``count`` posted invoices marked to send. Posting is measured apart: here
     the rule is off and the mark is one write, to keep the run short."""
@@ -353,9 +368,10 @@ def measure_posting(registries, db, baseline_db, count, rounds, results):
     modes = ["with_addon", "rule_off", "null_rule"]
     if baseline_db:
         modes.append("baseline")
-    timings, queries, marked = {}, {}, []
-    # Round -1 warms every registry and mode up (templates, caches) untimed.
-    for round_ in range(-1, rounds):
+    timings, queries, marked, calls = {}, {}, [], {}
+    # Round -1 warms every registry and mode up (templates, caches) untimed;
+    # the last round counts function calls under a profiler, untimed.
+    for round_ in range(-1, rounds + 1):
         for mode in modes if round_ % 2 == 0 else modes[::-1]:
             name = baseline_db if mode == "baseline" else db
             with rolled_back_env(registries[name]) as env:
@@ -366,6 +382,9 @@ def measure_posting(registries, db, baseline_db, count, rounds, results):
                 if chorus:
                     set_posting_mode(world["env"], mode)
                 timed_post(world, 20)  # warm-up: templates, caches, sequences
+                if round_ == rounds:
+                    calls[mode] = counted_calls(world, count) / count
+                    continue
                 before = world["env"].cr.sql_log_count
                 timing, moves = timed_post(world, count)
                 queries[mode] = (world["env"].cr.sql_log_count - before) / count
@@ -379,6 +398,7 @@ def measure_posting(registries, db, baseline_db, count, rounds, results):
         "rounds": rounds,
         "marked": min(marked),
         "queries": queries,
+        "calls": calls,
     }
     # Best of the rounds, for the wall clock and the CPU time separately.
     for clock, index in (("wall", 0), ("cpu", 1)):
@@ -483,6 +503,14 @@ def print_posting(results, baseline_db):
     print(
         "   SQL queries per posted invoice: "
         + ", ".join(f"{mode} {value:.2f}" for mode, value in results["queries"].items())
+    )
+    reference = results["calls"].get("baseline") or results["calls"]["rule_off"]
+    print(
+        "   Python function calls per posted invoice (cProfile, repeatable): "
+        + ", ".join(
+            f"{mode} {value:,.0f} ({value / reference:.3f})"
+            for mode, value in results["calls"].items()
+        )
     )
     for clock, title in (
         ("wall", "wall-clock seconds"),
