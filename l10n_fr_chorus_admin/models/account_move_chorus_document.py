@@ -444,18 +444,24 @@ class AccountMove(models.Model):
         return (base or f"move_{self.id}")[: MAX_ATTACHMENT_NAME - len(suffix)] + suffix
 
     def _chorus_render_pdfs(self):
-        """The invoice PDFs of these moves, by move id: one wkhtmltopdf run per
-        company and report, as Odoo's Send & Print does, instead of one per
-        invoice (most of a Factur-X document's cost is starting wkhtmltopdf).
-        A group that cannot be rendered or split is left out, and so is
-        everything when wkhtmltopdf takes one document at a time: those
-        invoices are rendered one by one when their document is built, so
-        that one broken invoice does not stop the others."""
-        pdfs = {}
-        if len(self) < 2 or not renders_several_documents():
+        """The invoice PDFs of these moves, by move id.
+
+        An invoice already sent or printed keeps the PDF Odoo stored for it:
+        Chorus Pro gets the very document the customer may have received.
+        The others are rendered in one wkhtmltopdf run per company and
+        report, as Odoo's Send & Print does, instead of one per invoice (most
+        of a Factur-X document's cost is wkhtmltopdf). A group that cannot be
+        rendered or split is left out, and so is everything when wkhtmltopdf
+        takes one document at a time: those invoices are rendered one by one
+        when their document is built, so that one broken invoice does not
+        stop the others."""
+        pdfs = {move.id: move._chorus_stored_pdf() for move in self}
+        pdfs = {move_id: pdf for move_id, pdf in pdfs.items() if pdf}
+        to_render = self.filtered(lambda move: move.id not in pdfs)
+        if len(to_render) < 2 or not renders_several_documents():
             return pdfs
         send = self.env["account.move.send"]
-        for (company, report), moves in self.grouped(
+        for (company, report), moves in to_render.grouped(
             lambda move: (move.company_id, send._get_default_pdf_report_id(move))
         ).items():
             renderer = (
@@ -484,11 +490,20 @@ class AccountMove(models.Model):
                 pdfs.update((move_id, rendered[move_id]) for move_id in moves.ids)
         return pdfs
 
-    def _chorus_facturx_pdf(self, xml, pdf=None):
-        """The invoice PDF (``pdf``, or rendered here) as a Factur-X PDF/A-3
-        embedding ``xml``, the way Odoo embeds its own Factur-X
-        (``account_edi_ubl_cii``)."""
+    def _chorus_stored_pdf(self):
+        """The PDF Odoo keeps for this posted invoice once it has been sent or
+        printed (dropped when the invoice is reset to draft), or None."""
         self.ensure_one()
+        raw = self.invoice_pdf_report_id.raw
+        # Only a real PDF: Odoo stores the HTML of the report in test mode.
+        return raw if raw and raw.startswith(b"%PDF") else None
+
+    def _chorus_facturx_pdf(self, xml, pdf=None):
+        """The invoice PDF (``pdf``, the one Odoo stored, or rendered here) as
+        a Factur-X PDF/A-3 embedding ``xml``, the way Odoo embeds its own
+        Factur-X (``account_edi_ubl_cii``)."""
+        self.ensure_one()
+        pdf = pdf or self._chorus_stored_pdf()
         if pdf is None:
             report = self.env["account.move.send"]._get_default_pdf_report_id(self)
             pdf, _report_type = (

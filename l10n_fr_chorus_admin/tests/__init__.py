@@ -17,3 +17,11 @@ from . import test_followup_tours
 from . import test_guidance
 from . import test_readme_walk
 from . import test_french
+
+from odoo.http import root  # noqa: E402
+
+# Python 3.11 before 3.11.8 may fail to compile in two threads at once
+# (CPython gh-106905, "AST constructor recursion depth mismatch"). wkhtmltopdf
+# asks the test server for two stylesheets at once, and the first static
+# request reads every add-on's manifest: read them before any test runs.
+root.statics  # pylint: disable=pointless-statement  # noqa: B018

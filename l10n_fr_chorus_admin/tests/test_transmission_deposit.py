@@ -12,7 +12,7 @@ from odoo import fields
 from odoo.exceptions import ValidationError
 from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
-from odoo.tools.pdf import OdooPdfFileReader
+from odoo.tools.pdf import OdooPdfFileReader, OdooPdfFileWriter
 
 from ..chorus_pro import constants
 from ..chorus_pro.constants import MAX_FLOW_INVOICES
@@ -402,3 +402,49 @@ class TestFacturXFlows(DepositHelpers, ChorusInvoiceCase, HttpCase):
             _name, xml = get_xml_from_pdf(pdf, check_xsd=False)
             self.assertIn(f"<ram:ID>{move.name}</ram:ID>".encode(), xml)
         self.assertEqual(len(pdfs), len(moves), "a PDF of its own for each")
+
+    def test_facturx_reuses_the_pdf_odoo_stored(self):
+        """An invoice already sent or printed goes to Chorus Pro with the PDF
+        Odoo stored for it, its Factur-X XML replaced by the Chorus Pro one."""
+        self.company.chorus_syntax = FACTURX
+        move = self.make_invoice()
+        writer = OdooPdfFileWriter()
+        writer.add_blank_page(width=144, height=144)
+        writer.addAttachment("factur-x.xml", b"<odoo-own/>", subtype="text/xml")
+        with io.BytesIO() as buffer:
+            writer.write(buffer)
+            move.invoice_pdf_report_file = base64.b64encode(buffer.getvalue())
+        move.invalidate_recordset(["invoice_pdf_report_id"])
+        self.assertTrue(move.invoice_pdf_report_id)
+        report_model = type(self.env["ir.actions.report"])
+        with patch.object(
+            report_model,
+            "_run_wkhtmltopdf",
+            autospec=True,
+            side_effect=report_model._run_wkhtmltopdf,
+        ) as wkhtmltopdf:
+            self.send()
+        self.assertEqual(move.chorus_state, "deposited", move.chorus_error)
+        self.assertEqual(wkhtmltopdf.call_count, 0, "nothing rendered again")
+        pdf = base64.b64decode(move.chorus_deposit_id.file)
+        reader = OdooPdfFileReader(io.BytesIO(pdf), strict=False)
+        self.assertEqual(len(reader.pages), 1)
+        self.assertEqual(float(reader.pages[0].mediabox.width), 144)
+        _name, xml = get_xml_from_pdf(pdf, check_xsd=False)
+        self.assertIn(f"<ram:ID>{move.name}</ram:ID>".encode(), xml)
+        self.assertNotIn(b"odoo-own", pdf)
+
+    def test_facturx_renders_again_what_is_not_a_stored_pdf(self):
+        """A stored "PDF" that is not one (Odoo keeps the report's HTML in test
+        mode) is not deposited: the invoice PDF is rendered."""
+        self.company.chorus_syntax = FACTURX
+        move = self.make_invoice()
+        move.invoice_pdf_report_file = base64.b64encode(b"<html>INV</html>")
+        move.invalidate_recordset(["invoice_pdf_report_id"])
+        with mute_logger(WKHTMLTOPDF_LOGGER):
+            self.send()
+        self.assertEqual(move.chorus_state, "deposited", move.chorus_error)
+        pdf = base64.b64decode(move.chorus_deposit_id.file)
+        self.assertTrue(pdf.startswith(b"%PDF"))
+        _name, xml = get_xml_from_pdf(pdf, check_xsd=False)
+        self.assertIn(f"<ram:ID>{move.name}</ram:ID>".encode(), xml)
