@@ -483,5 +483,11 @@ class TestMandateDemo(TransactionCase):
         self.assertEqual(set(orders.mapped("chorus_mandate_state")), states)
         received = self.env.ref("l10n_fr_chorus_admin.sale_order_demo_mandate_received")
         self.assertTrue(received.chorus_mandate_attachment_id)
+        self.assertEqual(
+            received.activity_ids.activity_type_id,
+            self.env.ref("l10n_fr_chorus_admin.mail_activity_chorus_mandate"),
+            "its salesperson is asked to have it approved",
+        )
+        self.assertEqual(received.activity_ids.user_id, received.user_id)
         renewal = self.env.ref("l10n_fr_chorus_admin.sale_order_demo_mandate_renewal")
         self.assertEqual(renewal.chorus_engagement_number, "EJ-2026-000451")
