@@ -489,7 +489,7 @@ class AccountMove(models.Model):
         """Check, build and validate the documents of these invoices; the
         invoices that fail are stopped with the reasons. Returns the documents
         that may leave, by invoice."""
-        documents, buildable = {}, self.browse()
+        documents, readers = {}, {}
         for move in self:
             # What stops an invoice is written for its readers.
             reader = move._chorus_for_readers()
@@ -497,12 +497,13 @@ class AccountMove(models.Model):
             if errors:
                 reader._chorus_fail(errors)
             else:
-                buildable |= move
-        pdfs = buildable.filtered(
-            lambda move: move._chorus_syntax() == constants.SYNTAX_FACTURX
-        )._chorus_render_pdfs()
-        for move in buildable:
-            reader = move._chorus_for_readers()
+                readers[move] = reader
+        pdfs = (
+            self.browse(move.id for move in readers)
+            .filtered(lambda move: move._chorus_syntax() == constants.SYNTAX_FACTURX)
+            ._chorus_render_pdfs()
+        )
+        for move, reader in readers.items():
             try:
                 document = reader._chorus_build_document(
                     move._chorus_syntax(), pdf=pdfs.get(move.id)

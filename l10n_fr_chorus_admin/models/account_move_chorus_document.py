@@ -448,37 +448,29 @@ class AccountMove(models.Model):
 
         An invoice already sent or printed keeps the PDF Odoo stored for it:
         Chorus Pro gets the very document the customer may have received.
-        The others are rendered in one wkhtmltopdf run per company and
-        report, as Odoo's Send & Print does, instead of one per invoice (most
-        of a Factur-X document's cost is wkhtmltopdf). A group that cannot be
-        rendered or split is left out, and so is everything when wkhtmltopdf
-        takes one document at a time: those invoices are rendered one by one
-        when their document is built, so that one broken invoice does not
-        stop the others."""
-        pdfs = {move.id: move._chorus_stored_pdf() for move in self}
-        pdfs = {move_id: pdf for move_id, pdf in pdfs.items() if pdf}
+        The others are rendered together per company with Odoo's own Send &
+        Print rendering (one wkhtmltopdf run per report, split per invoice),
+        instead of one run per invoice: most of a Factur-X document's cost is
+        wkhtmltopdf. A company whose PDFs cannot be rendered or split is left
+        out, and so is everything when wkhtmltopdf takes one document at a
+        time: those invoices are rendered one by one when their document is
+        built, so that one broken invoice does not stop the others."""
+        pdfs = {}
+        for move in self:
+            if stored := move._chorus_stored_pdf():
+                pdfs[move.id] = stored
         to_render = self.filtered(lambda move: move.id not in pdfs)
         if len(to_render) < 2 or not renders_several_documents():
             return pdfs
-        send = self.env["account.move.send"]
-        for (company, report), moves in to_render.grouped(
-            lambda move: (move.company_id, send._get_default_pdf_report_id(move))
-        ).items():
-            renderer = (
-                self.env["ir.actions.report"]
-                .with_company(company)
-                .with_context(
-                    force_report_rendering=True, report_pdf_no_attachment=True
-                )
-            )
+        send = self.env["account.move.send"].with_context(force_report_rendering=True)
+        for moves in to_render.grouped("company_id").values():
+            invoices_data = {
+                move: {"pdf_report": send._get_default_pdf_report_id(move)}
+                for move in moves
+            }
             try:
                 with self.env.cr.savepoint():
-                    streams, report_type = renderer._pre_render_qweb_pdf(
-                        report.report_name, res_ids=moves.ids
-                    )
-                    rendered = renderer._get_splitted_report(
-                        report.report_name, streams, report_type
-                    )
+                    send._prepare_invoice_pdf_report(invoices_data)
             except Exception as error:  # pylint: disable=broad-except
                 # Whatever broke (a template, the split), the invoices get
                 # their PDF alone, and the one at fault its own error.
@@ -486,8 +478,10 @@ class AccountMove(models.Model):
                     "Invoice PDFs of %s rendered one by one: %s", moves.ids, error
                 )
                 continue
-            if report_type == "pdf" and set(moves.ids) <= set(rendered):
-                pdfs.update((move_id, rendered[move_id]) for move_id in moves.ids)
+            pdfs.update(
+                (move.id, data["pdf_attachment_values"]["raw"])
+                for move, data in invoices_data.items()
+            )
         return pdfs
 
     def _chorus_stored_pdf(self):

@@ -363,6 +363,31 @@ class TestFacturXFlows(DepositHelpers, ChorusInvoiceCase, HttpCase):
     """Factur-X, alone and in .tar.gz flows. An HTTP test case: wkhtmltopdf
     fetches the report assets from the test server, in the test transaction."""
 
+    def send_counting_renders(self):
+        """Send, and return how many times wkhtmltopdf ran."""
+        report_model = type(self.env["ir.actions.report"])
+        with (
+            mute_logger(WKHTMLTOPDF_LOGGER),
+            patch.object(
+                report_model,
+                "_run_wkhtmltopdf",
+                autospec=True,
+                side_effect=report_model._run_wkhtmltopdf,
+            ) as wkhtmltopdf,
+        ):
+            self.send()
+        return wkhtmltopdf.call_count
+
+    def deposited_facturx(self, move):
+        """The Factur-X PDF deposited for ``move``, checked to embed the CII of
+        this very invoice."""
+        self.assertEqual(move.chorus_state, "deposited", move.chorus_error)
+        pdf = base64.b64decode(move.chorus_deposit_id.file)
+        self.assertTrue(pdf.startswith(b"%PDF"))
+        _name, xml = get_xml_from_pdf(pdf, check_xsd=False)
+        self.assertIn(f"<ram:ID>{move.name}</ram:ID>".encode(), xml)
+        return pdf
+
     def test_facturx_single_and_multi_invoice_flows(self):
         with mute_logger(WKHTMLTOPDF_LOGGER):
             self.check_flows(FACTURX, 2, 1)
@@ -377,30 +402,16 @@ class TestFacturXFlows(DepositHelpers, ChorusInvoiceCase, HttpCase):
         moves = self.env["account.move"]
         for index in range(3):
             moves |= self.make_invoice(purchase_order_reference=f"EJ-PDF-{index}")
-        report_model = type(self.env["ir.actions.report"])
-        with (
-            mute_logger(WKHTMLTOPDF_LOGGER),
-            patch.object(
-                report_model,
-                "_run_wkhtmltopdf",
-                autospec=True,
-                side_effect=report_model._run_wkhtmltopdf,
-            ) as wkhtmltopdf,
-        ):
-            self.send()
-        self.assertEqual(set(moves.mapped("chorus_state")), {"deposited"})
+        runs = self.send_counting_renders()
         # Debian's wkhtmltopdf, without a patched Qt, takes one document per
         # run: then each invoice is rendered alone.
-        runs = 1 if renders_several_documents() else len(moves)
-        self.assertEqual(wkhtmltopdf.call_count, runs)
+        self.assertEqual(runs, 1 if renders_several_documents() else len(moves))
         pdfs = set()
         for move in moves:
-            pdf = base64.b64decode(move.chorus_deposit_id.file)
+            pdf = self.deposited_facturx(move)
             pdfs.add(pdf)
             reader = OdooPdfFileReader(io.BytesIO(pdf), strict=False)
             self.assertGreaterEqual(len(reader.pages), 1)
-            _name, xml = get_xml_from_pdf(pdf, check_xsd=False)
-            self.assertIn(f"<ram:ID>{move.name}</ram:ID>".encode(), xml)
         self.assertEqual(len(pdfs), len(moves), "a PDF of its own for each")
 
     def test_facturx_reuses_the_pdf_odoo_stored(self):
@@ -416,22 +427,11 @@ class TestFacturXFlows(DepositHelpers, ChorusInvoiceCase, HttpCase):
             move.invoice_pdf_report_file = base64.b64encode(buffer.getvalue())
         move.invalidate_recordset(["invoice_pdf_report_id"])
         self.assertTrue(move.invoice_pdf_report_id)
-        report_model = type(self.env["ir.actions.report"])
-        with patch.object(
-            report_model,
-            "_run_wkhtmltopdf",
-            autospec=True,
-            side_effect=report_model._run_wkhtmltopdf,
-        ) as wkhtmltopdf:
-            self.send()
-        self.assertEqual(move.chorus_state, "deposited", move.chorus_error)
-        self.assertEqual(wkhtmltopdf.call_count, 0, "nothing rendered again")
-        pdf = base64.b64decode(move.chorus_deposit_id.file)
+        self.assertEqual(self.send_counting_renders(), 0, "nothing rendered again")
+        pdf = self.deposited_facturx(move)
         reader = OdooPdfFileReader(io.BytesIO(pdf), strict=False)
         self.assertEqual(len(reader.pages), 1)
         self.assertEqual(float(reader.pages[0].mediabox.width), 144)
-        _name, xml = get_xml_from_pdf(pdf, check_xsd=False)
-        self.assertIn(f"<ram:ID>{move.name}</ram:ID>".encode(), xml)
         self.assertNotIn(b"odoo-own", pdf)
 
     def test_facturx_renders_again_what_is_not_a_stored_pdf(self):
@@ -441,10 +441,5 @@ class TestFacturXFlows(DepositHelpers, ChorusInvoiceCase, HttpCase):
         move = self.make_invoice()
         move.invoice_pdf_report_file = base64.b64encode(b"<html>INV</html>")
         move.invalidate_recordset(["invoice_pdf_report_id"])
-        with mute_logger(WKHTMLTOPDF_LOGGER):
-            self.send()
-        self.assertEqual(move.chorus_state, "deposited", move.chorus_error)
-        pdf = base64.b64decode(move.chorus_deposit_id.file)
-        self.assertTrue(pdf.startswith(b"%PDF"))
-        _name, xml = get_xml_from_pdf(pdf, check_xsd=False)
-        self.assertIn(f"<ram:ID>{move.name}</ram:ID>".encode(), xml)
+        self.assertEqual(self.send_counting_renders(), 1)
+        self.deposited_facturx(move)
